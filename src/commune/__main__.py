@@ -1,0 +1,3 @@
+from commune.cli.main import app
+
+app()

@@ -1,0 +1,39 @@
+"""Appending to one's own feed."""
+
+from __future__ import annotations
+
+from commune.core.keys import SecretKey
+from commune.log.bodies import Body
+from commune.log.entry import ZERO_ID, Entry, sign_entry
+from commune.log.refusal import Reason, Refused
+from commune.log.store import EntryStore
+
+
+class FeedWriter:
+    """Signs and stores the next entries of `key`'s feed in `store`.
+
+    Each new entry follows the feed's head (seq, prev) and claims the clock's time, or the
+    head's time if the clock is behind it, so claimed times never go backwards. The entry goes
+    through the same verified ingest as any entry that arrives from a peer.
+    """
+
+    def __init__(self, store: EntryStore, key: SecretKey) -> None:
+        self.store = store
+        self.key = key
+
+    def append(self, body: Body, *, refs: tuple[bytes, ...] = (), chain_ref: bytes | None = None) -> Entry:
+        head = self.store.head(self.key.public)
+        if head is not None and head.frozen_at is not None:
+            raise Refused(Reason.FEED_FROZEN, f"your feed is frozen from #{head.frozen_at}")
+        now = self.store.clock.now_ms()
+        raw = sign_entry(
+            self.key,
+            commune=self.store.commune,
+            seq=head.seq + 1 if head else 1,
+            prev=head.id if head else ZERO_ID,
+            time_ms=max(now, head.time_ms) if head else now,
+            chain_ref=chain_ref if chain_ref is not None else self.store.commune,
+            refs=refs,
+            body=body,
+        )
+        return self.store.ingest([raw]).stored[0]
