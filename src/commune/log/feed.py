@@ -36,4 +36,4 @@ class FeedWriter:
             refs=refs,
             body=body,
         )
-        return self.store.ingest([raw]).stored[0]
+        return self.store.ingest([raw], durable=True).stored[0]

@@ -2,15 +2,23 @@
 
 Layout (see docs/protocol.md, "The entry store"):
 
-- `entries` is keyed by (feed number, seq) in a WITHOUT ROWID table, so the rows of one feed
-  sit together and an insert goes to the end of its feed's run.
-- Lookup by entry id uses an index on the id's first 8 bytes as one integer (`id_key`), not on
-  the 32-byte id: the index is a quarter of the size, so the random inserts it costs stay
-  cheap (bench/store_index.py measures the three choices). A lookup re-hashes the candidate
-  rows to rule out prefix collisions.
+- `entries` is a rowid table in arrival order (`n`), so every insert appends; a unique index
+  on (feed number, seq) serves reads by position, and grows at one end per feed.
+- Lookup by entry id does not put a random index on the hot insert path: a random insert
+  dirties one index page per entry, and each dirty page is written whole at commit
+  (bench/store_index.py: 26 us/entry with an 8-byte id index, 44 with a 32-byte one, 10
+  without). Instead the ids of entries since the last merge are held in memory, and every
+  MERGE_AT entries they are merged, sorted, into `id_index` (first 8 bytes of the id as one
+  integer -> n), which touches each index page once. A lookup re-hashes the rows it finds, so
+  an 8-byte prefix collision cannot return the wrong entry. Reopening rebuilds the in-memory
+  part from the rows after the merge mark.
 - `feeds` holds each author's head (last seq, id, time) and where a fork proof froze it. The
   frontier (author -> last seq) is read from it, never computed from `entries`. It is small
   (one row per participant) and cached in memory; the cache changes only after a commit.
+- Commits use synchronous=NORMAL in WAL mode: a killed process loses nothing committed, and a
+  power cut can lose only the last commits of entries that peers also hold. The node's own
+  entries are committed with `durable=True` (synchronous=FULL): an own entry lost after it was
+  sent would make the author sign a different entry at the same position, which is a fork.
 
 `ingest` takes a batch of entries and commits it atomically: it checks every entry first and,
 if any is refused, raises that refusal (naming the entry's position) and stores nothing, not
@@ -37,6 +45,8 @@ from commune.log.refusal import Reason, Refused
 from commune.log.verify import FeedHead, VerifyMode, check_envelope, check_ref, check_successor
 
 SCHEMA_VERSION = 1
+#: How many entries' ids are held in memory before they are merged into the id index.
+MERGE_AT = 50_000
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (
@@ -52,13 +62,18 @@ CREATE TABLE IF NOT EXISTS feeds (
     frozen_at INTEGER
 );
 CREATE TABLE IF NOT EXISTS entries (
+    n INTEGER PRIMARY KEY,
     fid INTEGER NOT NULL,
     seq INTEGER NOT NULL,
     id_key INTEGER NOT NULL,
-    raw BLOB NOT NULL,
-    PRIMARY KEY (fid, seq)
+    raw BLOB NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS entries_by_feed ON entries (fid, seq);
+CREATE TABLE IF NOT EXISTS id_index (
+    id_key INTEGER NOT NULL,
+    n INTEGER NOT NULL,
+    PRIMARY KEY (id_key, n)
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS entries_by_id ON entries (id_key);
 CREATE TABLE IF NOT EXISTS fork_proofs (
     fid INTEGER NOT NULL,
     seq INTEGER NOT NULL,
@@ -107,7 +122,6 @@ class EntryStore:
         *,
         clock: Clock | None = None,
         verifier: Verifier = verify_all,
-        synchronous: str = "FULL",
     ) -> None:
         self.path = Path(path)
         self.commune = commune
@@ -116,7 +130,7 @@ class EntryStore:
         try:
             self._db = sqlite3.connect(self.path, isolation_level=None)
             self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute(f"PRAGMA synchronous={synchronous}")
+            self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(_SCHEMA)
             self._check_meta()
         except sqlite3.DatabaseError as exc:
@@ -127,6 +141,11 @@ class EntryStore:
         ):
             self._heads[author] = FeedHead(fid, author, seq, last_id, last_time, frozen_at)
         self._next_fid = max((h.fid for h in self._heads.values()), default=0) + 1
+        self._last_n = self._db.execute("SELECT coalesce(max(n), 0) FROM entries").fetchone()[0]
+        self._recent: dict[bytes, int] = {
+            entry_id_of(raw): n
+            for n, raw in self._db.execute("SELECT n, raw FROM entries WHERE n > ?", (self._indexed_upto(),))
+        }
 
     def _check_meta(self) -> None:
         rows = dict(self._db.execute("SELECT key, value FROM meta"))
@@ -134,13 +153,16 @@ class EntryStore:
             with self._transaction():
                 self._db.executemany(
                     "INSERT INTO meta (key, value) VALUES (?, ?)",
-                    [("schema", SCHEMA_VERSION), ("commune", self.commune)],
+                    [("schema", SCHEMA_VERSION), ("commune", self.commune), ("indexed_upto", 0)],
                 )
             return
         if rows.get("schema") != SCHEMA_VERSION:
             raise StoreError(f"{self.path} has store schema {rows.get('schema')}, this commune needs {SCHEMA_VERSION}")
         if rows.get("commune") != self.commune:
             raise StoreError(f"{self.path} holds another commune ({bytes(rows['commune']).hex()[:12]})")
+
+    def _indexed_upto(self) -> int:
+        return self._db.execute("SELECT value FROM meta WHERE key = 'indexed_upto'").fetchone()[0]
 
     def _transaction(self) -> _Transaction:
         return _Transaction(self._db)
@@ -183,7 +205,12 @@ class EntryStore:
         return decode_entry(raw) if raw is not None else None
 
     def _raw_by_id(self, entry_id: bytes) -> bytes | None:
-        for (raw,) in self._db.execute("SELECT raw FROM entries WHERE id_key = ?", (id_key(entry_id),)):
+        n = self._recent.get(entry_id)
+        if n is not None:
+            return self._db.execute("SELECT raw FROM entries WHERE n = ?", (n,)).fetchone()[0]
+        for (raw,) in self._db.execute(
+            "SELECT e.raw FROM id_index i JOIN entries e ON e.n = i.n WHERE i.id_key = ?", (id_key(entry_id),)
+        ):
             if entry_id_of(raw) == entry_id:
                 return raw
         return None
@@ -217,8 +244,13 @@ class EntryStore:
 
     # -- writing ---------------------------------------------------------------------------
 
-    def ingest(self, raws: Sequence[bytes], *, mode: VerifyMode = VerifyMode.EVERY) -> IngestReport:
-        """Verify a batch and commit it atomically, or refuse it whole (see the module doc)."""
+    def ingest(
+        self, raws: Sequence[bytes], *, mode: VerifyMode = VerifyMode.EVERY, durable: bool = False
+    ) -> IngestReport:
+        """Verify a batch and commit it atomically, or refuse it whole (see the module doc).
+
+        `durable` waits for the disk (fsync) before returning: for the node's own entries.
+        """
         now = self.clock.now_ms()
         commune = self.commune
         entries: list[Entry] = []
@@ -231,84 +263,115 @@ class EntryStore:
             entries.append(entry)
 
         report = IngestReport()
-        heads: dict[bytes, FeedHead] = {}
-        new_feeds: list[FeedHead] = []
+        committed = self._heads
+        tips: dict[bytes, Entry] = {}  # the last entry of each feed accepted in this batch
+        frozen_now: dict[bytes, int] = {}  # feeds this batch proves forked, and where
         batch_at: dict[tuple[bytes, int], Entry] = {}
         batch_by_id: dict[bytes, Entry] = {}
-        index_of: dict[bytes, int] = {}
         forks: list[tuple[int, bytes, Entry]] = []
-        next_fid = self._next_fid
+        stored = report.stored
         for i, entry in enumerate(entries):
-            author = entry.payload.author
-            seq = entry.payload.seq
-            head = heads.get(author) or self._heads.get(author)
-            if head is not None and seq <= head.seq:
+            payload = entry.payload
+            author = payload.author
+            seq = payload.seq
+            tip = tips.get(author)
+            head = committed.get(author)
+            if tip is not None:
+                last_seq, last_id, last_time = tip.payload.seq, tip.id, tip.payload.time_ms
+            elif head is not None:
+                last_seq, last_id, last_time = head.seq, head.id, head.time_ms
+            else:
+                last_seq, last_id, last_time = 0, ZERO_ID, 0
+            frozen_at = frozen_now.get(author, head.frozen_at if head is not None else None)
+            if seq <= last_seq:
                 held = batch_at.get((author, seq))
-                held_raw = held.raw if held is not None else self._raw_at(head.fid, seq)
+                held_raw = held.raw if held is not None else self._raw_at(head.fid, seq)  # type: ignore[union-attr]
                 if entry_id_of(held_raw) == entry.id:
                     report.duplicates += 1
-                elif head.frozen_at is not None and head.frozen_at <= seq:
+                elif frozen_at is not None and frozen_at <= seq:
                     report.frozen += 1
                 else:
                     forks.append((i, held_raw, entry))
-                    heads[author] = replace(head, frozen_at=seq)
+                    frozen_now[author] = seq
                 continue
-            if head is not None and head.frozen_at is not None and seq >= head.frozen_at:
+            if frozen_at is not None and seq >= frozen_at:
                 report.frozen += 1
                 continue
             try:
-                check_successor(head, entry)
-                for ref in entry.payload.refs:
+                check_successor(last_seq, last_id, last_time, entry)
+                for ref in payload.refs:
                     in_batch = batch_by_id.get(ref)
                     if in_batch is not None:
                         check_ref(entry, in_batch.payload.time_ms)
                     else:
-                        held = self._raw_by_id(ref)
-                        check_ref(entry, None if held is None else decode_entry(held).payload.time_ms)
+                        held_raw = self._raw_by_id(ref)
+                        check_ref(entry, None if held_raw is None else decode_entry(held_raw).payload.time_ms)
             except Refused as exc:
                 raise exc.at(i) from None
-            if head is None:
-                head = FeedHead(next_fid, author, seq, entry.id, entry.payload.time_ms)
-                next_fid += 1
-                new_feeds.append(head)
-            else:
-                head = FeedHead(head.fid, author, seq, entry.id, entry.payload.time_ms, head.frozen_at)
-            heads[author] = head
+            tips[author] = entry
             batch_at[(author, seq)] = entry
             batch_by_id[entry.id] = entry
-            index_of[entry.id] = i
-            report.stored.append(entry)
+            stored.append(entry)
 
-        self._verify_signatures(report.stored, forks, index_of, mode)
+        self._verify_signatures(entries, stored, forks, mode)
+
+        next_fid = self._next_fid
+        heads: dict[bytes, FeedHead] = {}
+        new_feeds: list[FeedHead] = []
+        for author in tips.keys() | frozen_now.keys():
+            head = committed.get(author)
+            tip = tips.get(author)
+            frozen_at = frozen_now.get(author, head.frozen_at if head is not None else None)
+            if head is None:
+                assert tip is not None  # a fork needs a held entry, so its feed has a head
+                head = FeedHead(next_fid, author, tip.payload.seq, tip.id, tip.payload.time_ms, frozen_at)
+                next_fid += 1
+                new_feeds.append(head)
+            elif tip is not None:
+                head = FeedHead(head.fid, author, tip.payload.seq, tip.id, tip.payload.time_ms, frozen_at)
+            else:
+                head = replace(head, frozen_at=frozen_at)
+            heads[author] = head
         proofs = [(heads[e.payload.author].fid, e.payload.seq, ForkProof.of(held, e.raw)) for _, held, e in forks]
         report.forks = [p for _, _, p in proofs]
-        self._commit(report.stored, heads, new_feeds, proofs)
-        self._heads.update(heads)
+        first_n = self._last_n + 1
+        self._commit(stored, heads, new_feeds, proofs, first_n, durable)
+        committed.update(heads)
         self._next_fid = next_fid
+        self._last_n += len(stored)
+        recent = self._recent
+        for n, entry in enumerate(stored, first_n):
+            recent[entry.id] = n
+        if len(recent) >= MERGE_AT:
+            self.merge_id_index()
         return report
+
+    def merge_id_index(self) -> None:
+        """Move the in-memory ids into the id index, sorted, in one transaction."""
+        with self._transaction():
+            self._db.execute(
+                "INSERT INTO id_index (id_key, n) SELECT id_key, n FROM entries WHERE n > ? ORDER BY id_key",
+                (self._indexed_upto(),),
+            )
+            self._db.execute("UPDATE meta SET value = ? WHERE key = 'indexed_upto'", (self._last_n,))
+        self._recent.clear()
 
     def _verify_signatures(
         self,
+        entries: list[Entry],
         stored: list[Entry],
         forks: list[tuple[int, bytes, Entry]],
-        index_of: dict[bytes, int],
         mode: VerifyMode,
     ) -> None:
         if mode is VerifyMode.EVERY:
-            checked = stored
+            checked = list(stored)
         else:
-            newest: dict[bytes, Entry] = {}
-            for entry in stored:
-                newest[entry.payload.author] = entry
-            checked = list(newest.values())
-        checked = checked + [e for _, _, e in forks]
+            checked = list({e.payload.author: e for e in stored}.values())
+        checked += [e for _, _, e in forks]
         results = self.verifier([(e.payload.author, e.raw) for e in checked])
         for entry, ok in zip(checked, results):
             if not ok:
-                i = index_of.get(entry.id)
-                if i is None:
-                    i = next(i for i, _, e in forks if e is entry)
-                raise Refused(Reason.BAD_SIGNATURE, index=i)
+                raise Refused(Reason.BAD_SIGNATURE, index=next(i for i, e in enumerate(entries) if e is entry))
 
     def _raw_at(self, fid: int, seq: int) -> bytes:
         return self._db.execute("SELECT raw FROM entries WHERE fid = ? AND seq = ?", (fid, seq)).fetchone()[0]
@@ -319,18 +382,41 @@ class EntryStore:
         heads: dict[bytes, FeedHead],
         new_feeds: list[FeedHead],
         proofs: list[tuple[int, int, ForkProof]],
+        first_n: int,
+        durable: bool,
     ) -> None:
         if not stored and not proofs:
             return
         db = self._db
+        if durable:
+            db.execute("PRAGMA synchronous=FULL")
+        try:
+            self._write(stored, heads, new_feeds, proofs, first_n)
+        finally:
+            if durable:
+                db.execute("PRAGMA synchronous=NORMAL")
+
+    def _write(
+        self,
+        stored: list[Entry],
+        heads: dict[bytes, FeedHead],
+        new_feeds: list[FeedHead],
+        proofs: list[tuple[int, int, ForkProof]],
+        first_n: int,
+    ) -> None:
+        db = self._db
+        fids = {author: h.fid for author, h in heads.items()}
         with self._transaction():
             db.executemany(
                 "INSERT INTO feeds (fid, author, last_seq, last_id, last_time) VALUES (?, ?, ?, ?, ?)",
                 [(h.fid, h.author, h.seq, h.id, h.time_ms) for h in new_feeds],
             )
             db.executemany(
-                "INSERT INTO entries (fid, seq, id_key, raw) VALUES (?, ?, ?, ?)",
-                [(heads[e.payload.author].fid, e.payload.seq, id_key(e.id), e.raw) for e in stored],
+                "INSERT INTO entries (n, fid, seq, id_key, raw) VALUES (?, ?, ?, ?, ?)",
+                [
+                    (n, fids[e.payload.author], e.payload.seq, id_key(e.id), e.raw)
+                    for n, e in enumerate(stored, first_n)
+                ],
             )
             db.executemany(
                 "UPDATE feeds SET last_seq = ?, last_id = ?, last_time = ?, frozen_at = ? WHERE fid = ?",

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
-from commune.log.entry import ZERO_ID, Entry
+from commune.log.entry import Entry
 from commune.log.refusal import Reason, Refused
 
 #: How far in this node's future an entry's claimed time may be (clocks disagree a little).
@@ -51,21 +51,21 @@ def check_envelope(entry: Entry, commune: bytes, now_ms: int) -> None:
         raise Refused(Reason.FUTURE_TIME, f"{ahead} s ahead, at most {MAX_FUTURE_MS // 1000} s")
 
 
-def check_successor(head: FeedHead | None, entry: Entry) -> None:
-    """Refuse an entry that does not extend its feed's head exactly (seq, prev, time)."""
+def check_successor(last_seq: int, last_id: bytes, last_time_ms: int, entry: Entry) -> None:
+    """Refuse an entry that does not extend its feed's last entry exactly (seq, prev, time).
+
+    For a feed with no entry yet, the last entry is (0, 32 zero bytes, 0): the first entry is
+    #1 and names 32 zero bytes as its predecessor.
+    """
     p = entry.payload
-    if head is None:
-        if p.seq != 1:
+    if p.seq != last_seq + 1:
+        if last_seq == 0:
             raise Refused(Reason.SEQ_GAP, f"feed unknown here, entry is #{p.seq}; #1 comes first")
-        if p.prev != ZERO_ID:
-            raise Refused(Reason.PREV_MISMATCH, "the first entry of a feed has prev = 32 zero bytes")
-        return
-    if p.seq != head.seq + 1:
-        raise Refused(Reason.SEQ_GAP, f"entry is #{p.seq}, the feed is at #{head.seq}")
-    if p.prev != head.id:
-        raise Refused(Reason.PREV_MISMATCH, f"#{p.seq} does not name #{head.seq}")
-    if p.time_ms < head.time_ms:
-        raise Refused(Reason.TIME_BACKWARDS, f"{head.time_ms - p.time_ms} ms before #{head.seq}")
+        raise Refused(Reason.SEQ_GAP, f"entry is #{p.seq}, the feed is at #{last_seq}")
+    if p.prev != last_id:
+        raise Refused(Reason.PREV_MISMATCH, f"#{p.seq} does not name #{last_seq}")
+    if p.time_ms < last_time_ms:
+        raise Refused(Reason.TIME_BACKWARDS, f"{last_time_ms - p.time_ms} ms before #{last_seq}")
 
 
 def check_ref(entry: Entry, ref_time_ms: int | None) -> None:
