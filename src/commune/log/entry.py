@@ -5,8 +5,10 @@ An entry travels and is stored as libsodium's combined signed form:
     signature (64 bytes) || payload
 
 where `payload` is the canonical MessagePack array of `Payload`. The signature is over the
-payload bytes exactly, and the entry id is BLAKE2b-256 of the payload bytes. What is signed is
-what is stored and what is sent: nothing is re-encoded on the way.
+payload bytes exactly. The entry id is BLAKE2b-256 of the whole signed message (signature and
+payload), so each entry's `prev` pins the exact bytes of the entry before it, signature
+included: verifying only a feed's newest signature then authenticates every stored byte of
+the feed below it. What is signed is what is stored and what is sent: nothing is re-encoded.
 """
 
 from __future__ import annotations
@@ -144,12 +146,12 @@ def decode_entry(raw: bytes) -> Entry:
         raise Refused(Reason.MALFORMED_BODY, f"{payload.kind}: {exc}") from None
     if _encode(body) != memoryview(raw_body):
         raise Refused(Reason.NON_CANONICAL, "body")
-    return Entry(raw, _blake2b(data, digest_size=32).digest(), payload, body)
+    return Entry(raw, _blake2b(raw, digest_size=32).digest(), payload, body)
 
 
 def entry_id_of(raw: bytes) -> bytes:
-    """The id of a stored or received entry: BLAKE2b-256 of its payload bytes."""
-    return blake2b256(memoryview(raw)[SIGNATURE_BYTES:])
+    """The id of a stored or received entry: BLAKE2b-256 of its signed bytes (signature and payload)."""
+    return blake2b256(raw)
 
 
 def sign_entry(

@@ -41,8 +41,6 @@ class ForkProof(msgspec.Struct, array_like=True, frozen=True):
             raise Refused(Reason.BAD_FORK_PROOF, "not one position of one feed")
         if a.commune != b.commune or (commune is not None and a.commune != commune):
             raise Refused(Reason.BAD_FORK_PROOF, "not one commune")
-        if a.id == b.id:
-            raise Refused(Reason.BAD_FORK_PROOF, "the same entry twice")
         if not (verify(a.author, a.raw) and verify(b.author, b.raw)):
             raise Refused(Reason.BAD_FORK_PROOF, "a signature is not valid")
         return a.author, a.seq

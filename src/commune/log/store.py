@@ -2,16 +2,20 @@
 
 Layout (see docs/protocol.md, "The entry store"):
 
-- `entries` is a rowid table in arrival order (`n`), so every insert appends; a unique index
-  on (feed number, seq) serves reads by position, and grows at one end per feed.
+- Entries are kept in `chunks`: the run of consecutive entries of one feed that one batch
+  brought (at most CHUNK_ENTRIES), as one row in arrival order (`n`), the raw entries packed as
+  a MessagePack array of byte strings. A row costs SQLite several microseconds whatever its
+  size, and a batch from a sync carries dozens of entries per feed, so one row per run instead
+  of one per entry takes most of the cost out of storing (bench/ingest.py). A unique index on
+  (feed number, first seq) finds the chunk that holds a position.
 - Lookup by entry id does not put a random index on the hot insert path: a random insert
   dirties one index page per entry, and each dirty page is written whole at commit
   (bench/store_index.py: 26 us/entry with an 8-byte id index, 44 with a 32-byte one, 10
   without). Instead the ids of entries since the last merge are held in memory, and every
   MERGE_AT entries they are merged, sorted, into `id_index` (first 8 bytes of the id as one
-  integer -> n), which touches each index page once. A lookup re-hashes the rows it finds, so
-  an 8-byte prefix collision cannot return the wrong entry. Reopening rebuilds the in-memory
-  part from the rows after the merge mark.
+  integer -> chunk, position), which touches each index page once. A lookup re-hashes what
+  it finds, so an 8-byte prefix collision cannot return the wrong entry. Reopening rebuilds
+  the in-memory part from the chunks after the merge mark.
 - `feeds` holds each author's head (last seq, id, time) and where a fork proof froze it. The
   frontier (author -> last seq) is read from it, never computed from `entries`. It is small
   (one row per participant) and cached in memory; the cache changes only after a commit.
@@ -36,17 +40,31 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+import msgspec
+
 from commune.core.clock import Clock, SystemClock
 from commune.core.errors import CommuneError
 from commune.core.keys import verify_all
 from commune.log.entry import ZERO_ID, Entry, decode_entry, entry_id_of
 from commune.log.fork import ForkProof, decode_fork_proof
 from commune.log.refusal import Reason, Refused
-from commune.log.verify import FeedHead, VerifyMode, check_envelope, check_ref, check_successor
+from commune.log.verify import (
+    MAX_FUTURE_MS,
+    FeedHead,
+    VerifyMode,
+    check_envelope,
+    check_ref,
+    check_successor,
+)
 
 SCHEMA_VERSION = 1
 #: How many entries' ids are held in memory before they are merged into the id index.
 MERGE_AT = 50_000
+#: The most entries one chunk row holds.
+CHUNK_ENTRIES = 256
+
+_pack = msgspec.msgpack.Encoder().encode
+_unpack = msgspec.msgpack.Decoder(list[bytes]).decode
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (
@@ -61,18 +79,19 @@ CREATE TABLE IF NOT EXISTS feeds (
     last_time INTEGER NOT NULL,
     frozen_at INTEGER
 );
-CREATE TABLE IF NOT EXISTS entries (
+CREATE TABLE IF NOT EXISTS chunks (
     n INTEGER PRIMARY KEY,
     fid INTEGER NOT NULL,
-    seq INTEGER NOT NULL,
-    id_key INTEGER NOT NULL,
-    raw BLOB NOT NULL
+    first_seq INTEGER NOT NULL,
+    count INTEGER NOT NULL,
+    raws BLOB NOT NULL
 );
-CREATE UNIQUE INDEX IF NOT EXISTS entries_by_feed ON entries (fid, seq);
+CREATE UNIQUE INDEX IF NOT EXISTS chunks_by_feed ON chunks (fid, first_seq);
 CREATE TABLE IF NOT EXISTS id_index (
     id_key INTEGER NOT NULL,
     n INTEGER NOT NULL,
-    PRIMARY KEY (id_key, n)
+    pos INTEGER NOT NULL,
+    PRIMARY KEY (id_key, n, pos)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS fork_proofs (
     fid INTEGER NOT NULL,
@@ -141,11 +160,11 @@ class EntryStore:
         ):
             self._heads[author] = FeedHead(fid, author, seq, last_id, last_time, frozen_at)
         self._next_fid = max((h.fid for h in self._heads.values()), default=0) + 1
-        self._last_n = self._db.execute("SELECT coalesce(max(n), 0) FROM entries").fetchone()[0]
-        self._recent: dict[bytes, int] = {
-            entry_id_of(raw): n
-            for n, raw in self._db.execute("SELECT n, raw FROM entries WHERE n > ?", (self._indexed_upto(),))
-        }
+        self._last_n = self._db.execute("SELECT coalesce(max(n), 0) FROM chunks").fetchone()[0]
+        self._recent: dict[bytes, tuple[int, int]] = {}  # id -> (chunk, position), not yet merged
+        for n, raws in self._db.execute("SELECT n, raws FROM chunks WHERE n > ?", (self._indexed_upto(),)):
+            for pos, raw in enumerate(_unpack(raws)):
+                self._recent[entry_id_of(raw)] = (n, pos)
 
     def _check_meta(self) -> None:
         rows = dict(self._db.execute("SELECT key, value FROM meta"))
@@ -195,22 +214,29 @@ class EntryStore:
 
     def get(self, author: bytes, seq: int) -> Entry | None:
         head = self._heads.get(author)
-        if head is None:
+        if head is None or not 1 <= seq <= head.seq:
             return None
-        row = self._db.execute("SELECT raw FROM entries WHERE fid = ? AND seq = ?", (head.fid, seq)).fetchone()
-        return decode_entry(row[0]) if row else None
+        return decode_entry(self._raw_at(head.fid, seq))
+
+    def _raw_at(self, fid: int, seq: int) -> bytes:
+        first, raws = self._db.execute(
+            "SELECT first_seq, raws FROM chunks WHERE fid = ? AND first_seq <= ? ORDER BY first_seq DESC LIMIT 1",
+            (fid, seq),
+        ).fetchone()
+        return _unpack(raws)[seq - first]
 
     def get_by_id(self, entry_id: bytes) -> Entry | None:
         raw = self._raw_by_id(entry_id)
         return decode_entry(raw) if raw is not None else None
 
     def _raw_by_id(self, entry_id: bytes) -> bytes | None:
-        n = self._recent.get(entry_id)
-        if n is not None:
-            return self._db.execute("SELECT raw FROM entries WHERE n = ?", (n,)).fetchone()[0]
-        for (raw,) in self._db.execute(
-            "SELECT e.raw FROM id_index i JOIN entries e ON e.n = i.n WHERE i.id_key = ?", (id_key(entry_id),)
-        ):
+        where = self._recent.get(entry_id)
+        places = [where] if where is not None else self._db.execute(
+            "SELECT n, pos FROM id_index WHERE id_key = ?", (id_key(entry_id),)
+        ).fetchall()
+        for n, pos in places:
+            (raws,) = self._db.execute("SELECT raws FROM chunks WHERE n = ?", (n,)).fetchone()
+            raw = _unpack(raws)[pos]
             if entry_id_of(raw) == entry_id:
                 return raw
         return None
@@ -221,15 +247,19 @@ class EntryStore:
     def raws_after(self, author: bytes, after_seq: int, limit: int = 1000) -> list[bytes]:
         """The raw entries of `author`'s feed after `after_seq`, in order, at most `limit`."""
         head = self._heads.get(author)
-        if head is None:
+        if head is None or after_seq >= head.seq:
             return []
-        return [
-            raw
-            for (raw,) in self._db.execute(
-                "SELECT raw FROM entries WHERE fid = ? AND seq > ? ORDER BY seq LIMIT ?",
-                (head.fid, after_seq, limit),
-            )
-        ]
+        out: list[bytes] = []
+        rows = self._db.execute(
+            "SELECT first_seq, raws FROM chunks WHERE fid = ?1 AND first_seq >= (SELECT coalesce(max(first_seq), 0)"
+            " FROM chunks WHERE fid = ?1 AND first_seq <= ?2) ORDER BY first_seq",
+            (head.fid, after_seq + 1),
+        )
+        for first, raws in rows:
+            out.extend(_unpack(raws)[max(0, after_seq - first + 1) :])
+            if len(out) >= limit:
+                break
+        return out[:limit]
 
     def feed(self, author: bytes) -> Iterator[Entry]:
         """Every held entry of `author`'s feed, in order."""
@@ -254,19 +284,20 @@ class EntryStore:
         now = self.clock.now_ms()
         commune = self.commune
         entries: list[Entry] = []
+        latest = now + MAX_FUTURE_MS
         for i, raw in enumerate(raws):
             try:
                 entry = decode_entry(raw)
-                check_envelope(entry, commune, now)
+                payload = entry.payload
+                if payload.commune != commune or payload.time_ms > latest:
+                    check_envelope(entry, commune, now)
             except Refused as exc:
                 raise exc.at(i) from None
             entries.append(entry)
 
         report = IngestReport()
         committed = self._heads
-        tips: dict[bytes, Entry] = {}  # the last entry of each feed accepted in this batch
-        frozen_now: dict[bytes, int] = {}  # feeds this batch proves forked, and where
-        batch_at: dict[tuple[bytes, int], Entry] = {}
+        pending: dict[bytes, _Pending] = {}
         batch_by_id: dict[bytes, Entry] = {}
         forks: list[tuple[int, bytes, Entry]] = []
         stored = report.stored
@@ -274,31 +305,24 @@ class EntryStore:
             payload = entry.payload
             author = payload.author
             seq = payload.seq
-            tip = tips.get(author)
-            head = committed.get(author)
-            if tip is not None:
-                last_seq, last_id, last_time = tip.payload.seq, tip.id, tip.payload.time_ms
-            elif head is not None:
-                last_seq, last_id, last_time = head.seq, head.id, head.time_ms
-            else:
-                last_seq, last_id, last_time = 0, ZERO_ID, 0
-            frozen_at = frozen_now.get(author, head.frozen_at if head is not None else None)
-            if seq <= last_seq:
-                held = batch_at.get((author, seq))
-                held_raw = held.raw if held is not None else self._raw_at(head.fid, seq)  # type: ignore[union-attr]
-                if entry_id_of(held_raw) == entry.id:
+            feed = pending.get(author)
+            if feed is None:
+                feed = pending[author] = _Pending(committed.get(author))
+            if seq <= feed.last_seq:
+                held_raw = feed.raw_at(seq, self._raw_at)
+                if held_raw == entry.raw:
                     report.duplicates += 1
-                elif frozen_at is not None and frozen_at <= seq:
+                elif feed.frozen_at is not None and feed.frozen_at <= seq:
                     report.frozen += 1
                 else:
                     forks.append((i, held_raw, entry))
-                    frozen_now[author] = seq
+                    feed.frozen_at = seq
                 continue
-            if frozen_at is not None and seq >= frozen_at:
+            if feed.frozen_at is not None and seq >= feed.frozen_at:
                 report.frozen += 1
                 continue
             try:
-                check_successor(last_seq, last_id, last_time, entry)
+                check_successor(feed.last_seq, feed.last_id, feed.last_time, entry)
                 for ref in payload.refs:
                     in_batch = batch_by_id.get(ref)
                     if in_batch is not None:
@@ -308,8 +332,10 @@ class EntryStore:
                         check_ref(entry, None if held_raw is None else decode_entry(held_raw).payload.time_ms)
             except Refused as exc:
                 raise exc.at(i) from None
-            tips[author] = entry
-            batch_at[(author, seq)] = entry
+            feed.last_seq = seq
+            feed.last_id = entry.id
+            feed.last_time = payload.time_ms
+            feed.new.append(entry)
             batch_by_id[entry.id] = entry
             stored.append(entry)
 
@@ -318,41 +344,39 @@ class EntryStore:
         next_fid = self._next_fid
         heads: dict[bytes, FeedHead] = {}
         new_feeds: list[FeedHead] = []
-        for author in tips.keys() | frozen_now.keys():
-            head = committed.get(author)
-            tip = tips.get(author)
-            frozen_at = frozen_now.get(author, head.frozen_at if head is not None else None)
+        for author, feed in pending.items():
+            head = feed.head
             if head is None:
-                assert tip is not None  # a fork needs a held entry, so its feed has a head
-                head = FeedHead(next_fid, author, tip.payload.seq, tip.id, tip.payload.time_ms, frozen_at)
+                if not feed.new:
+                    continue
+                head = FeedHead(next_fid, author, feed.last_seq, feed.last_id, feed.last_time, feed.frozen_at)
                 next_fid += 1
                 new_feeds.append(head)
-            elif tip is not None:
-                head = FeedHead(head.fid, author, tip.payload.seq, tip.id, tip.payload.time_ms, frozen_at)
+            elif feed.new or feed.frozen_at != head.frozen_at:
+                head = FeedHead(head.fid, author, feed.last_seq, feed.last_id, feed.last_time, feed.frozen_at)
             else:
-                head = replace(head, frozen_at=frozen_at)
+                continue
             heads[author] = head
         proofs = [(heads[e.payload.author].fid, e.payload.seq, ForkProof.of(held, e.raw)) for _, held, e in forks]
         report.forks = [p for _, _, p in proofs]
-        first_n = self._last_n + 1
-        self._commit(stored, heads, new_feeds, proofs, first_n, durable)
+        chunks = _chunk(stored, heads, self._last_n + 1)
+        self._commit(chunks, heads, new_feeds, proofs, durable)
         committed.update(heads)
         self._next_fid = next_fid
-        self._last_n += len(stored)
+        self._last_n += len(chunks)
         recent = self._recent
-        for n, entry in enumerate(stored, first_n):
-            recent[entry.id] = n
+        for n, _, _, run in chunks:
+            for pos, entry in enumerate(run):
+                recent[entry.id] = (n, pos)
         if len(recent) >= MERGE_AT:
             self.merge_id_index()
         return report
 
     def merge_id_index(self) -> None:
         """Move the in-memory ids into the id index, sorted, in one transaction."""
+        rows = sorted((id_key(entry_id), n, pos) for entry_id, (n, pos) in self._recent.items())
         with self._transaction():
-            self._db.execute(
-                "INSERT INTO id_index (id_key, n) SELECT id_key, n FROM entries WHERE n > ? ORDER BY id_key",
-                (self._indexed_upto(),),
-            )
+            self._db.executemany("INSERT OR IGNORE INTO id_index (id_key, n, pos) VALUES (?, ?, ?)", rows)
             self._db.execute("UPDATE meta SET value = ? WHERE key = 'indexed_upto'", (self._last_n,))
         self._recent.clear()
 
@@ -373,59 +397,40 @@ class EntryStore:
             if not ok:
                 raise Refused(Reason.BAD_SIGNATURE, index=next(i for i, e in enumerate(entries) if e is entry))
 
-    def _raw_at(self, fid: int, seq: int) -> bytes:
-        return self._db.execute("SELECT raw FROM entries WHERE fid = ? AND seq = ?", (fid, seq)).fetchone()[0]
-
     def _commit(
         self,
-        stored: list[Entry],
+        chunks: list[tuple[int, int, int, list[Entry]]],
         heads: dict[bytes, FeedHead],
         new_feeds: list[FeedHead],
         proofs: list[tuple[int, int, ForkProof]],
-        first_n: int,
         durable: bool,
     ) -> None:
-        if not stored and not proofs:
+        if not chunks and not proofs:
             return
         db = self._db
         if durable:
             db.execute("PRAGMA synchronous=FULL")
         try:
-            self._write(stored, heads, new_feeds, proofs, first_n)
+            with self._transaction():
+                db.executemany(
+                    "INSERT INTO feeds (fid, author, last_seq, last_id, last_time) VALUES (?, ?, ?, ?, ?)",
+                    [(h.fid, h.author, h.seq, h.id, h.time_ms) for h in new_feeds],
+                )
+                db.executemany(
+                    "INSERT INTO chunks (n, fid, first_seq, count, raws) VALUES (?, ?, ?, ?, ?)",
+                    [(n, fid, first, len(run), _pack([e.raw for e in run])) for n, fid, first, run in chunks],
+                )
+                db.executemany(
+                    "UPDATE feeds SET last_seq = ?, last_id = ?, last_time = ?, frozen_at = ? WHERE fid = ?",
+                    [(h.seq, h.id, h.time_ms, h.frozen_at, h.fid) for h in heads.values()],
+                )
+                db.executemany(
+                    "INSERT OR IGNORE INTO fork_proofs (fid, seq, proof) VALUES (?, ?, ?)",
+                    [(fid, seq, p.to_bytes()) for fid, seq, p in proofs],
+                )
         finally:
             if durable:
                 db.execute("PRAGMA synchronous=NORMAL")
-
-    def _write(
-        self,
-        stored: list[Entry],
-        heads: dict[bytes, FeedHead],
-        new_feeds: list[FeedHead],
-        proofs: list[tuple[int, int, ForkProof]],
-        first_n: int,
-    ) -> None:
-        db = self._db
-        fids = {author: h.fid for author, h in heads.items()}
-        with self._transaction():
-            db.executemany(
-                "INSERT INTO feeds (fid, author, last_seq, last_id, last_time) VALUES (?, ?, ?, ?, ?)",
-                [(h.fid, h.author, h.seq, h.id, h.time_ms) for h in new_feeds],
-            )
-            db.executemany(
-                "INSERT INTO entries (n, fid, seq, id_key, raw) VALUES (?, ?, ?, ?, ?)",
-                [
-                    (n, fids[e.payload.author], e.payload.seq, id_key(e.id), e.raw)
-                    for n, e in enumerate(stored, first_n)
-                ],
-            )
-            db.executemany(
-                "UPDATE feeds SET last_seq = ?, last_id = ?, last_time = ?, frozen_at = ? WHERE fid = ?",
-                [(h.seq, h.id, h.time_ms, h.frozen_at, h.fid) for h in heads.values()],
-            )
-            db.executemany(
-                "INSERT OR IGNORE INTO fork_proofs (fid, seq, proof) VALUES (?, ?, ?)",
-                [(fid, seq, p.to_bytes()) for fid, seq, p in proofs],
-            )
 
     def add_fork_proof(self, proof: ForkProof) -> bool:
         """Check a fork proof that arrived on its own, keep it, freeze the feed. True if new."""
@@ -450,6 +455,46 @@ class EntryStore:
         self._next_fid = max(self._next_fid, fid + 1)
         self._heads[author] = replace(head, frozen_at=seq)
         return True
+
+
+class _Pending:
+    """One feed's state during an ingest: its committed head, then what the batch adds."""
+
+    __slots__ = ("head", "last_seq", "last_id", "last_time", "frozen_at", "new")
+
+    def __init__(self, head: FeedHead | None) -> None:
+        self.head = head
+        if head is None:
+            self.last_seq, self.last_id, self.last_time, self.frozen_at = 0, ZERO_ID, 0, None
+        else:
+            self.last_seq, self.last_id, self.last_time = head.seq, head.id, head.time_ms
+            self.frozen_at = head.frozen_at
+        self.new: list[Entry] = []
+
+    def raw_at(self, seq: int, read_stored: Callable[[int, int], bytes]) -> bytes:
+        """The raw entry this feed holds at `seq`, from this batch or from the store."""
+        first_new = self.head.seq + 1 if self.head is not None else 1
+        if seq >= first_new:
+            return self.new[seq - first_new].raw
+        return read_stored(self.head.fid, seq)  # type: ignore[union-attr]
+
+
+def _chunk(
+    stored: list[Entry], heads: dict[bytes, FeedHead], first_n: int
+) -> list[tuple[int, int, int, list[Entry]]]:
+    """Group a batch's new entries into (n, fid, first seq, entries) runs, one feed each."""
+    runs: dict[bytes, list[list[Entry]]] = {}
+    for entry in stored:
+        feed_runs = runs.setdefault(entry.payload.author, [[]])
+        if len(feed_runs[-1]) == CHUNK_ENTRIES:
+            feed_runs.append([])
+        feed_runs[-1].append(entry)
+    out = []
+    for author, feed_runs in runs.items():
+        fid = heads[author].fid
+        for run in feed_runs:
+            out.append((first_n + len(out), fid, run[0].payload.seq, run))
+    return out
 
 
 class _Transaction:

@@ -22,7 +22,8 @@ class VerifyMode(Enum):
 
     EVERY checks each entry's signature. NEWEST checks, per feed, only the newest entry of the
     batch: its signature authenticates its payload, whose `prev` is the id (hash) of the entry
-    before, and so on down to the feed's stored head, so the hash chain authenticates the rest.
+    before, and so on down to the feed's stored head. An id is the hash of the whole signed
+    entry, signature included, so the hash chain authenticates every byte of the rest.
     Fork candidates are always checked one by one.
     """
 
