@@ -63,23 +63,24 @@ def verify_all(items: Sequence[tuple[bytes, bytes]]) -> list[bool]:
 
 
 class ParallelVerifier:
-    """Verifies (public, signed) pairs on several threads.
+    """Verifies (public, signed) pairs on `workers` threads, the calling thread being one of them.
 
-    libsodium runs with the GIL released, so threads use every core for the part that costs.
+    libsodium runs with the GIL released, so the threads use every core for the part that costs.
     """
 
     def __init__(self, workers: int) -> None:
         self.workers = max(1, workers)
-        self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="verify") if self.workers > 1 else None
+        self._pool = ThreadPoolExecutor(self.workers - 1, thread_name_prefix="verify") if self.workers > 1 else None
 
     def __call__(self, items: Sequence[tuple[bytes, bytes]]) -> list[bool]:
         if self._pool is None or len(items) < 64:
             return verify_all(items)
         step = -(-len(items) // self.workers)
         chunks = [items[i : i + step] for i in range(0, len(items), step)]
-        out: list[bool] = []
-        for part in self._pool.map(verify_all, chunks):
-            out.extend(part)
+        others = [self._pool.submit(verify_all, chunk) for chunk in chunks[1:]]
+        out = verify_all(chunks[0])
+        for future in others:
+            out.extend(future.result())
         return out
 
     def close(self) -> None:

@@ -1,0 +1,1 @@
+"""The `commune` command."""
