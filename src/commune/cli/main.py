@@ -72,7 +72,7 @@ def key_show(data_dir: Path = typer.Argument(..., help="The node's data director
 
 @app.command()
 def demo(
-    keep: Path = typer.Option(None, "--keep", help="Keep the demo's files in this directory instead of a temporary one."),
+    keep: Path = typer.Option(None, "--keep", help="Keep the demo's files in this directory, not a temporary one."),
 ) -> None:
     """Show signed feeds at work: two people append entries, one copies and checks the other's feed."""
     from commune.cli.demo import run_demo

@@ -57,7 +57,7 @@ _blake2b = hashlib.blake2b
 class Entry:
     """A decoded, well-formed entry. Whether its signature holds is checked separately."""
 
-    __slots__ = ("raw", "id", "payload", "body")
+    __slots__ = ("body", "id", "payload", "raw")
 
     def __init__(self, raw: bytes, id: bytes, payload: Payload, body: Body) -> None:
         self.raw = raw

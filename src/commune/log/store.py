@@ -270,7 +270,8 @@ class EntryStore:
             seq += len(batch)
 
     def fork_proofs(self) -> list[ForkProof]:
-        return [decode_fork_proof(bytes(p)) for (p,) in self._db.execute("SELECT proof FROM fork_proofs ORDER BY fid, seq")]
+        rows = self._db.execute("SELECT proof FROM fork_proofs ORDER BY fid, seq")
+        return [decode_fork_proof(bytes(proof)) for (proof,) in rows]
 
     # -- writing ---------------------------------------------------------------------------
 
@@ -393,7 +394,7 @@ class EntryStore:
             checked = list({e.payload.author: e for e in stored}.values())
         checked += [e for _, _, e in forks]
         results = self.verifier([(e.payload.author, e.raw) for e in checked])
-        for entry, ok in zip(checked, results):
+        for entry, ok in zip(checked, results, strict=True):
             if not ok:
                 raise Refused(Reason.BAD_SIGNATURE, index=next(i for i, e in enumerate(entries) if e is entry))
 
@@ -460,7 +461,7 @@ class EntryStore:
 class _Pending:
     """One feed's state during an ingest: its committed head, then what the batch adds."""
 
-    __slots__ = ("head", "last_seq", "last_id", "last_time", "frozen_at", "new")
+    __slots__ = ("frozen_at", "head", "last_id", "last_seq", "last_time", "new")
 
     def __init__(self, head: FeedHead | None) -> None:
         self.head = head
