@@ -12,12 +12,12 @@ from hypothesis import strategies as st
 from commune.core.allocation import AllocationError, allocate, floor_to_minor
 from commune.core.errors import CommuneError
 
-FAST = settings(max_examples=300, deadline=None)
+FAST = settings(max_examples=100, deadline=None)
 
 totals = st.integers(min_value=0, max_value=10**12)
-int_weights = st.lists(st.integers(min_value=0, max_value=10**6), min_size=1, max_size=30).filter(any)
+int_weights = st.lists(st.integers(min_value=0, max_value=10**6), min_size=1, max_size=20).filter(any)
 fraction_weights = st.lists(
-    st.fractions(min_value=0, max_value=1000, max_denominator=1000), min_size=1, max_size=30
+    st.fractions(min_value=0, max_value=1000, max_denominator=1000), min_size=1, max_size=20
 ).filter(any)
 weight_lists = st.one_of(int_weights, fraction_weights)
 

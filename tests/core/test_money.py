@@ -188,7 +188,9 @@ def test_add_then_subtract_round_trips(pair):
     assert (a + b) - b == a
     assert (a - b) + b == a
     assert a - b == a + (-b)
-    assert -(-a) == a
+    negated = -a
+    assert -negated == a
+    assert negated + a == Money.zero(a.currency)
 
 
 @FAST

@@ -18,7 +18,7 @@ import pytest
 from commune.core.clock import ManualClock
 from commune.core.encoding import encode
 from commune.core.keys import SecretKey
-from commune.log.bodies import Body, Note
+from commune.log.bodies import KIND_OF, Body, Note
 from commune.log.entry import FORMAT_VERSION, ZERO_ID, Payload, decode_entry
 from commune.log.store import EntryStore
 
@@ -48,14 +48,19 @@ def payload(
     commune: bytes = COMMUNE,
     chain_ref: bytes = COMMUNE,
     refs: tuple[bytes, ...] = (),
-    kind: str = "note",
+    kind: str | None = None,
     body: bytes | Body | None = None,
     version: int = FORMAT_VERSION,
 ) -> Payload:
-    """A Payload with any field set by hand: refs are NOT sorted, the body may be any bytes."""
+    """A Payload with any field set by hand: refs are NOT sorted, the body may be any bytes.
+
+    The kind defaults to the body's kind (or "note" for a body given as bytes).
+    """
     if body is None:
         body = Note(f"entry {seq}")
     raw_body = body if isinstance(body, bytes) else encode(body)
+    if kind is None:
+        kind = "note" if isinstance(body, bytes) else KIND_OF[type(body)]
     return Payload(
         version=version,
         commune=commune,

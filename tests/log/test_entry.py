@@ -104,8 +104,16 @@ def test_sign_entry_sorts_and_dedups_refs() -> None:
 # is replaced by a longer form that decodes to the same value. The result is signed properly and
 # must still be refused as non_canonical.
 
-_INT_FORMS = [(0xCC, 1, False), (0xCD, 2, False), (0xCE, 4, False), (0xCF, 8, False),
-              (0xD0, 1, True), (0xD1, 2, True), (0xD2, 4, True), (0xD3, 8, True)]
+_INT_FORMS = [
+    (0xCC, 1, False),
+    (0xCD, 2, False),
+    (0xCE, 4, False),
+    (0xCF, 8, False),
+    (0xD0, 1, True),
+    (0xD1, 2, True),
+    (0xD2, 4, True),
+    (0xD3, 8, True),
+]
 
 
 def wider_int(v: int) -> list[bytes]:

@@ -47,12 +47,16 @@ class ManualClock:
         return self._now
 
     def set(self, ms: int) -> None:
+        if type(ms) is not int:
+            raise ClockError("the time is a whole number of milliseconds")
         with self._lock:
             if ms < self._now:
                 raise ClockError("a manual clock does not go backwards")
             self._now = ms
 
     def advance(self, ms: int) -> int:
+        if type(ms) is not int:
+            raise ClockError("the time is a whole number of milliseconds")
         with self._lock:
             if ms < 0:
                 raise ClockError("a manual clock does not go backwards")
@@ -85,7 +89,13 @@ class FileClock:
 
     @classmethod
     def create(cls, path: str | os.PathLike[str], start_ms: int) -> FileClock:
-        Path(path).write_bytes(_FMT.pack(start_ms))
+        """Make a new shared clock file (never an existing one: a reader may have it mapped)."""
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        except FileExistsError:
+            raise ClockError(f"the shared clock file {path} exists already; remove it first") from None
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(_FMT.pack(start_ms))
         return cls(path)
 
     def now_ms(self) -> int:

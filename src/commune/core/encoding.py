@@ -2,7 +2,7 @@
 
 Every record that is signed or hashed is a msgspec Struct with `array_like=True`, so the
 encoding has no maps and no field names, and msgspec writes each integer, string and byte
-string in its shortest form. That makes the encoding of a value unique: bytes that decode to
+string in its shortest form. (Where a map is encoded at all, its keys are sorted.) That makes the encoding of a value unique: bytes that decode to
 a value but do not re-encode to themselves are not canonical, and are refused.
 """
 
@@ -16,7 +16,11 @@ from commune.core.errors import CommuneError
 
 T = TypeVar("T")
 
-_encoder = msgspec.msgpack.Encoder()
+_encoder = msgspec.msgpack.Encoder(order="sorted")
+
+#: What msgspec raises for bytes that are not a value of the expected type. Invalid UTF-8 in a
+#: string surfaces as UnicodeDecodeError, absurd nesting as RecursionError.
+DECODE_ERRORS = (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError, RecursionError, ValueError)
 
 
 class EncodingError(CommuneError):
@@ -45,7 +49,7 @@ def decode_canonical(data: bytes | memoryview, dec: msgspec.msgpack.Decoder) -> 
     """Decode `data` with `dec` and insist it re-encodes to exactly `data`."""
     try:
         value = dec.decode(data)
-    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+    except DECODE_ERRORS as exc:
         raise EncodingError(f"not a well-formed value: {exc}") from None
     if _encoder.encode(value) != data:
         raise NonCanonical("the bytes decode, but are not the canonical encoding of their value")

@@ -29,7 +29,7 @@ def create_key_file(path: str | os.PathLike[str], key: SecretKey | None = None) 
     """Write a new key (or `key`) to `path` with mode 0600. Refuses to overwrite anything."""
     path = Path(path)
     key = key or SecretKey.generate()
-    text = f"{HEADER}\nseed {key.seed.hex()}\npublic {key.public.hex()}\n"
+    text = _render(key)
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
@@ -40,7 +40,16 @@ def create_key_file(path: str | os.PathLike[str], key: SecretKey | None = None) 
         fh.write(text)
         fh.flush()
         os.fsync(fh.fileno())
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)  # the file's name must survive a power cut too
+    finally:
+        os.close(dir_fd)
     return key
+
+
+def _render(key: SecretKey) -> str:
+    return f"{HEADER}\nseed {key.seed.hex()}\npublic {key.public.hex()}\n"
 
 
 def load_key_file(path: str | os.PathLike[str]) -> SecretKey:
@@ -65,18 +74,16 @@ def load_key_file(path: str | os.PathLike[str]) -> SecretKey:
     except (OSError, UnicodeDecodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) else "it is not text"
         raise KeyFileError(f"cannot read the key file {path}: {reason}") from None
-    lines = text.splitlines()
     try:
-        if len(lines) != 3 or lines[0] != HEADER:
-            raise ValueError
-        seed = bytes.fromhex(lines[1].removeprefix("seed "))
-        public = bytes.fromhex(lines[2].removeprefix("public "))
-        if not lines[1].startswith("seed ") or not lines[2].startswith("public "):
-            raise ValueError
+        seed = bytes.fromhex(text.split("\n")[1].removeprefix("seed "))
         key = SecretKey(seed)
-    except ValueError:
+    except (ValueError, IndexError):
         raise KeyFileError(f"the key file {path} is corrupt; restore it from your backup") from None
-    if key.public != public:
+    lines = text.split("\n")
+    if len(lines) > 2 and lines[2].startswith("public ") and lines[2] != f"public {key.public.hex()}":
         raise KeyFileError(f"the key file {path} is corrupt (its key does not match its public line); "
+                           "restore it from your backup")
+    if text.rstrip("\n") != _render(key).rstrip("\n"):
+        raise KeyFileError(f"the key file {path} is corrupt (it is not exactly what commune wrote); "
                            "restore it from your backup")
     return key

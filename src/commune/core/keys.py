@@ -50,6 +50,8 @@ class SecretKey:
 
 def verify(public: bytes, signed: bytes) -> bool:
     """Whether `signed` (signature + message) carries a valid signature by `public`."""
+    if not isinstance(public, bytes) or len(public) != PUBLIC_KEY_BYTES:
+        return False  # libsodium would read 32 bytes from wherever `public` starts
     try:
         _open(signed, public)
     except (_BadSignature, ValueError, TypeError):

@@ -112,8 +112,8 @@ _AMOUNT = re.compile(
     r"""^\s*
     (?:(?P<cur1>[A-Za-z]{3})\s+)?
     (?P<sign>-)?
-    (?P<whole>\d{1,3}(?:,\d{3})+|\d{1,3}(?:[ _]\d{3})+|\d+)
-    (?:\.(?P<frac>\d+))?
+    (?P<whole>[0-9]{1,3}(?:,[0-9]{3})+|[0-9]{1,3}(?:[ _][0-9]{3})+|[0-9]+)
+    (?:\.(?P<frac>[0-9]+))?
     (?:\s+(?P<cur2>[A-Za-z]{3}))?
     \s*$""",
     re.VERBOSE,
@@ -127,6 +127,8 @@ def parse_money(text: str, currency: str | None = None) -> Money:
     none is typed. Thousands may be grouped with commas, spaces or underscores; the decimal
     mark is a point. More decimals than the currency has is an error, never rounded.
     """
+    if not isinstance(text, str):
+        raise MoneyError(f"an amount is text like 1,250.00, not {type(text).__name__}")
     match = _AMOUNT.match(text)
     if not match:
         raise MoneyError(

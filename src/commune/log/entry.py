@@ -19,7 +19,7 @@ from typing import Annotated
 import msgspec
 from msgspec import Meta
 
-from commune.core.encoding import encode
+from commune.core.encoding import DECODE_ERRORS, encode
 from commune.core.hashing import blake2b256
 from commune.core.keys import SIGNATURE_BYTES, SecretKey
 from commune.log.bodies import BODY_DECODERS, KIND_OF, Body
@@ -127,7 +127,10 @@ def decode_entry(raw: bytes) -> Entry:
     data = raw[SIGNATURE_BYTES:]
     try:
         payload = _decode_payload(data)
-    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+    except DECODE_ERRORS as exc:
+        version = _peek_version(data)
+        if version is not None and version != FORMAT_VERSION:
+            raise Refused(Reason.UNSUPPORTED_VERSION, f"version {version}") from None
         raise Refused(Reason.MALFORMED_ENTRY, str(exc)) from None
     if _encode(payload) != data:
         raise Refused(Reason.NON_CANONICAL, "payload")
@@ -142,11 +145,22 @@ def decode_entry(raw: bytes) -> Entry:
     raw_body = payload.body
     try:
         body = body_decoder.decode(raw_body)
-    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+    except DECODE_ERRORS as exc:
         raise Refused(Reason.MALFORMED_BODY, f"{payload.kind}: {exc}") from None
     if _encode(body) != memoryview(raw_body):
         raise Refused(Reason.NON_CANONICAL, "body")
     return Entry(raw, _blake2b(raw, digest_size=32).digest(), payload, body)
+
+
+def _peek_version(data: bytes) -> int | None:
+    """The version an undecodable payload claims, if it is an array that starts with an int."""
+    try:
+        value = msgspec.msgpack.decode(data)
+    except DECODE_ERRORS:
+        return None
+    if isinstance(value, list) and value and type(value[0]) is int:
+        return value[0]
+    return None
 
 
 def entry_id_of(raw: bytes) -> bytes:

@@ -203,7 +203,7 @@ class EntryStore:
 
     def frontier(self) -> dict[bytes, int]:
         """Author -> last held seq, for every feed held."""
-        return {author: h.seq for author, h in self._heads.items()}
+        return {author: h.seq for author, h in self._heads.items() if h.seq}
 
     def frozen(self) -> dict[bytes, int]:
         """Author -> the first position a fork proof freezes, for every frozen feed."""
@@ -340,7 +340,7 @@ class EntryStore:
             batch_by_id[entry.id] = entry
             stored.append(entry)
 
-        self._verify_signatures(entries, stored, forks, mode)
+        forks = self._verify_signatures(entries, stored, forks, mode)
 
         next_fid = self._next_fid
         heads: dict[bytes, FeedHead] = {}
@@ -387,16 +387,28 @@ class EntryStore:
         stored: list[Entry],
         forks: list[tuple[int, bytes, Entry]],
         mode: VerifyMode,
-    ) -> None:
+    ) -> list[tuple[int, bytes, Entry]]:
+        """Refuse the batch at the first entry whose signature fails; return the provable forks.
+
+        A fork candidate is always checked itself, and so is the entry it conflicts with: that
+        one may have been stored under NEWEST (authenticated only by the hash chain), and a proof
+        must check on any node. If the held one fails, its author chained an entry with a bad
+        signature; the feed is frozen here all the same, but there is no proof to pass on.
+        """
         if mode is VerifyMode.EVERY:
             checked = list(stored)
         else:
             checked = list({e.payload.author: e for e in stored}.values())
         checked += [e for _, _, e in forks]
         results = self.verifier([(e.payload.author, e.raw) for e in checked])
-        for entry, ok in zip(checked, results, strict=True):
-            if not ok:
-                raise Refused(Reason.BAD_SIGNATURE, index=next(i for i, e in enumerate(entries) if e is entry))
+        failed = {id(e) for e, ok in zip(checked, results, strict=True) if not ok}
+        if failed:
+            first = next(i for i, e in enumerate(entries) if id(e) in failed)
+            raise Refused(Reason.BAD_SIGNATURE, index=first)
+        if not forks:
+            return forks
+        held_ok = self.verifier([(e.payload.author, held) for _, held, e in forks])
+        return [fork for fork, ok in zip(forks, held_ok, strict=True) if ok]
 
     def _commit(
         self,

@@ -48,7 +48,7 @@ def check_envelope(entry: Entry, commune: bytes, now_ms: int) -> None:
     if entry.payload.commune != commune:
         raise Refused(Reason.WRONG_COMMUNE, f"commune {entry.payload.commune.hex()[:12]}")
     if entry.payload.time_ms > now_ms + MAX_FUTURE_MS:
-        ahead = (entry.payload.time_ms - now_ms) // 1000
+        ahead = -(-(entry.payload.time_ms - now_ms) // 1000)
         raise Refused(Reason.FUTURE_TIME, f"{ahead} s ahead, at most {MAX_FUTURE_MS // 1000} s")
 
 
