@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from conftest import (
+from logkit import (
     OTHER_COMMUNE,
     Feed,
     all_verify,
@@ -17,15 +17,11 @@ from conftest import (
     blake,
     interleave,
     key_of,
-    payload,
-    sign_payload,
     snapshot,
 )
 
 from commune.core.clock import ManualClock
-from commune.core.encoding import encode
-from commune.core.keys import ParallelVerifier, verify
-from commune.log.bodies import Note
+from commune.core.keys import ParallelVerifier
 from commune.log.refusal import Refused
 from commune.log.store import EntryStore
 from commune.log.verify import MAX_FUTURE_MS, VerifyMode
@@ -179,64 +175,6 @@ def test_a_tampered_signature_in_the_middle_of_a_feed_is_refused(store: EntrySto
     assert (exc.value.reason, exc.value.index) in {("bad_signature", k), ("prev_mismatch", next_of_feed)}
     assert store.count() == 0 and store.frontier() == {}
     assert not store.has(blake(bad)) and not store.has(blake(good[k]))
-
-
-def _feed_with_an_unsigned_middle_entry() -> tuple[Feed, list[bytes]]:
-    """An author's own feed whose #4 carries a garbage signature, and whose validly signed #5 names it.
-
-    Only the author can make this (it signs #5), but it is a feed no EVERY-mode node accepts.
-    """
-    f = Feed(key_of("sly"))
-    raws = f.many(3)
-    p4 = payload(f.key, seq=4, prev=f.prev, time_ms=f.time_ms + 1)
-    bad4 = bytes(64) + encode(p4)
-    assert not verify(f.author, bad4)
-    p5 = payload(f.key, seq=5, prev=blake(bad4), time_ms=f.time_ms + 2)
-    return f, [*raws, bad4, sign_payload(f.key, p5)]
-
-
-def test_every_refuses_a_feed_with_an_unsigned_middle_entry(store: EntryStore) -> None:
-    _f, raws = _feed_with_an_unsigned_middle_entry()
-    with pytest.raises(Refused) as exc:
-        store.ingest(raws, mode=VerifyMode.EVERY)
-    assert (exc.value.reason, exc.value.index) == ("bad_signature", 3)
-    assert store.count() == 0
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="finding: VerifyMode.NEWEST stores an entry whose signature does not verify when its author "
-    "signs a successor naming it; an EVERY-mode peer then refuses that feed as this store serves it",
-)
-def test_newest_never_stores_an_entry_whose_signature_does_not_verify(open_store: Callable[..., EntryStore]) -> None:
-    f, raws = _feed_with_an_unsigned_middle_entry()
-    newest = open_store("newest.db")
-    try:
-        newest.ingest(raws, mode=VerifyMode.NEWEST)
-    except Refused:
-        pass  # refusing it would be fine
-    assert all_verify(newest), "a stored entry's signature does not verify"
-    # what follows from it: the same feed, served by this store, is refused by an EVERY node
-    every = open_store("every.db")
-    every.ingest(newest.raws_after(f.author, 0))
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="finding: under VerifyMode.NEWEST a fork against an unsigned middle entry yields a stored "
-    "fork proof that does not verify (ForkProof.check refuses it; other nodes refuse to add it)",
-)
-def test_newest_never_stores_a_fork_proof_that_does_not_verify(open_store: Callable[..., EntryStore]) -> None:
-    f, raws = _feed_with_an_unsigned_middle_entry()
-    s = open_store()
-    try:
-        s.ingest(raws, mode=VerifyMode.NEWEST)
-    except Refused:
-        return
-    honest4 = Feed(f.key, seq=3, prev=blake(raws[2]), time_ms=f.time_ms).craft(body=Note("a signed #4"))
-    s.ingest([honest4])
-    for proof in s.fork_proofs():
-        proof.check(s.commune)
 
 
 def test_a_parallel_verifier_names_the_right_entry(open_store: Callable[..., EntryStore]) -> None:

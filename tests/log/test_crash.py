@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import COMMUNE, START_MS
+from logkit import COMMUNE, START_MS
 
 from commune.core.clock import ManualClock
 from commune.core.keys import verify

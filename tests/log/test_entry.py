@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 
 import msgspec
 import pytest
-from conftest import COMMUNE, key_of, payload, sign_bytes, sign_payload
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from logkit import COMMUNE, key_of, payload, sign_bytes, sign_payload
 
 from commune.core.encoding import encode
-from commune.core.keys import verify
+from commune.core.keys import SecretKey, verify
 from commune.log.bodies import Note, Profile
 from commune.log.entry import FORMAT_VERSION, Payload, decode_entry, entry_id_of, sign_entry
 from commune.log.refusal import Reason, Refused
@@ -258,9 +259,12 @@ def test_seq_in_uint8_form_is_non_canonical() -> None:
     assert exc.value.reason == "non_canonical"
 
 
-def test_trailing_bytes_after_the_payload_are_refused() -> None:
+def test_trailing_bytes_after_the_payload_are_refused(
+    sign: Callable[[SecretKey, bytes], bytes], commune: bytes
+) -> None:
     key = KEYS[2]
-    good = encode(payload(key))
+    good = encode(payload(key, commune=commune))
+    assert decode_entry(sign(key, good)).commune == commune
     with pytest.raises(Refused) as exc:
-        decode_entry(key.sign(good + b"\x00"))
+        decode_entry(sign(key, good + b"\x00"))
     assert exc.value.reason in ("malformed_entry", "non_canonical")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from conftest import OTHER_COMMUNE, Feed, assert_unchanged, key_of, snapshot
+from logkit import OTHER_COMMUNE, Feed, assert_unchanged, key_of, snapshot
 
 from commune.core.keys import verify
 from commune.log.bodies import Note

@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from conftest import COMMUNE, START_MS, Feed, blake, key_of, payload
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from logkit import COMMUNE, START_MS, Feed, blake, key_of, payload
 
 from commune.core.clock import ManualClock
 from commune.core.encoding import encode

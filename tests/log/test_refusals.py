@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import msgspec
 import pytest
-from conftest import (
+from logkit import (
     COMMUNE,
     OTHER_COMMUNE,
     START_MS,
@@ -21,10 +21,12 @@ from conftest import (
     key_of,
     payload,
     snapshot,
+    unsigned_middle_feed,
 )
 
 from commune.core.clock import ManualClock
 from commune.core.encoding import encode
+from commune.log.badlink import BadLinkProof
 from commune.log.bodies import Note, Profile
 from commune.log.entry import MAX_ENTRY_BYTES, decode_entry
 from commune.log.feed import FeedWriter
@@ -238,6 +240,26 @@ CASES: dict[Reason, dict[str, Case]] = {
     },
 }
 
+
+def _bad_link_case(kind: str) -> Case:
+    def make(w: World) -> tuple[Callable[[], object], None]:
+        _, sly = unsigned_middle_feed()
+        proof = {
+            "every signature holds": BadLinkProof(tuple(w.alice.raws[:2])),
+            "one entry": BadLinkProof((sly[3],)),
+            "the last signature fails": BadLinkProof((sly[3], _flip(sly[4], 0))),
+            "not chained": BadLinkProof((sly[2], sly[4])),
+        }[kind]
+        return (lambda: w.store.add_proof(proof)), None
+
+    return make
+
+
+CASES[Reason.BAD_LINK_PROOF] = {
+    kind: _bad_link_case(kind)
+    for kind in ("every signature holds", "one entry", "the last signature fails", "not chained")
+}
+
 ALL_CASES = [(reason, name) for reason, cases in CASES.items() for name in cases]
 
 
@@ -250,7 +272,8 @@ def test_every_reason_has_a_case() -> None:
 
 def test_the_world_is_as_described(store: EntryStore, clock: ManualClock) -> None:
     w = make_world(store, clock)
-    assert store.frontier() == {w.alice.author: 3, w.bob.author: 2, w.carol.author: 0}
+    # carol's feed is known only through the proof: frozen, but no entry of it is held
+    assert store.frontier() == {w.alice.author: 3, w.bob.author: 2}
     assert store.count() == 5
     assert store.frozen() == {w.carol.author: 1}
     assert len(store.fork_proofs()) == 1

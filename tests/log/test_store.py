@@ -7,7 +7,7 @@ import sqlite3
 from collections.abc import Callable
 
 import pytest
-from conftest import COMMUNE, OTHER_COMMUNE, START_MS, Feed, blake, interleave, key_of, snapshot
+from logkit import COMMUNE, OTHER_COMMUNE, START_MS, Feed, blake, interleave, key_of, snapshot
 
 from commune.core.clock import ManualClock
 from commune.core.keys import verify
@@ -216,3 +216,13 @@ def test_feed_writer_refs_must_be_held(store: EntryStore) -> None:
         w.append(Note("x"), refs=(bytes([1]) * 32,))
     assert exc.value.reason == "missing_ref"
     assert snapshot(store) == before
+
+
+def test_feed_writer_never_claims_a_time_before_an_entry_it_refers_to(store: EntryStore, clock: ManualClock) -> None:
+    peer = Feed(key_of("peer"), time_ms=clock.now_ms() + 120_000 - 10)
+    ahead = peer.next()  # a peer whose clock runs two minutes ahead
+    store.ingest([ahead])
+    w = FeedWriter(store, key_of("me"))
+    e = w.append(Note("re: your note"), refs=(blake(ahead),))
+    assert e.time_ms == clock.now_ms() + 120_000 and e.refs == (blake(ahead),)
+    assert w.append(Note("no refs")).time_ms == e.time_ms  # and then not before its own head

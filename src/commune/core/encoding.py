@@ -2,8 +2,9 @@
 
 Every record that is signed or hashed is a msgspec Struct with `array_like=True`, so the
 encoding has no maps and no field names, and msgspec writes each integer, string and byte
-string in its shortest form. (Where a map is encoded at all, its keys are sorted.) That makes the encoding of a value unique: bytes that decode to
-a value but do not re-encode to themselves are not canonical, and are refused.
+string in its shortest form (where a map is encoded at all, its keys are sorted). That makes
+the encoding of a value unique: bytes that decode to a value but do not re-encode to
+themselves are not canonical, and are refused.
 """
 
 from __future__ import annotations

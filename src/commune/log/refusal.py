@@ -27,6 +27,7 @@ class Reason(StrEnum):
     TIME_BEHIND_REF = "time_behind_ref"
     FEED_FROZEN = "feed_frozen"
     BAD_FORK_PROOF = "bad_fork_proof"
+    BAD_LINK_PROOF = "bad_link_proof"
 
 
 EXPLANATIONS: dict[Reason, str] = {
@@ -46,6 +47,7 @@ EXPLANATIONS: dict[Reason, str] = {
     Reason.TIME_BEHIND_REF: "the entry claims an earlier time than an entry it refers to",
     Reason.FEED_FROZEN: "the entry's feed is frozen by a fork proof",
     Reason.BAD_FORK_PROOF: "the fork proof does not prove a fork",
+    Reason.BAD_LINK_PROOF: "the bad-link proof does not prove a badly signed entry",
 }
 
 

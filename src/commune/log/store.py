@@ -44,7 +44,9 @@ import msgspec
 
 from commune.core.clock import Clock, SystemClock
 from commune.core.errors import CommuneError
-from commune.core.keys import verify_all
+from commune.core.keys import verify, verify_all
+from commune.log.badlink import MAX_RUN as BAD_LINK_MAX_RUN
+from commune.log.badlink import BadLinkProof, decode_bad_link_proof
 from commune.log.entry import ZERO_ID, Entry, decode_entry, entry_id_of
 from commune.log.fork import ForkProof, decode_fork_proof
 from commune.log.refusal import Reason, Refused
@@ -77,7 +79,8 @@ CREATE TABLE IF NOT EXISTS feeds (
     last_seq INTEGER NOT NULL,
     last_id BLOB NOT NULL,
     last_time INTEGER NOT NULL,
-    frozen_at INTEGER
+    frozen_at INTEGER,
+    verified_seq INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS chunks (
     n INTEGER PRIMARY KEY,
@@ -93,11 +96,12 @@ CREATE TABLE IF NOT EXISTS id_index (
     pos INTEGER NOT NULL,
     PRIMARY KEY (id_key, n, pos)
 ) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS fork_proofs (
+CREATE TABLE IF NOT EXISTS proofs (
     fid INTEGER NOT NULL,
     seq INTEGER NOT NULL,
+    kind TEXT NOT NULL,
     proof BLOB NOT NULL,
-    PRIMARY KEY (fid, seq)
+    PRIMARY KEY (fid, seq, kind)
 ) WITHOUT ROWID;
 """
 
@@ -121,6 +125,7 @@ class IngestReport:
     duplicates: int = 0
     frozen: int = 0
     forks: list[ForkProof] = field(default_factory=list)
+    bad_links: list[BadLinkProof] = field(default_factory=list)
 
     def __str__(self) -> str:
         text = f"{len(self.stored)} stored, {self.duplicates} already held"
@@ -128,6 +133,8 @@ class IngestReport:
             text += f", {self.frozen} skipped (feed frozen)"
         if self.forks:
             text += f", {len(self.forks)} fork(s) proven"
+        if self.bad_links:
+            text += f", {len(self.bad_links)} badly signed entr{'y' if len(self.bad_links) == 1 else 'ies'} proven"
         return text
 
 
@@ -155,10 +162,10 @@ class EntryStore:
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"cannot open the entry store {self.path}: {exc}") from None
         self._heads: dict[bytes, FeedHead] = {}
-        for fid, author, seq, last_id, last_time, frozen_at in self._db.execute(
-            "SELECT fid, author, last_seq, last_id, last_time, frozen_at FROM feeds"
+        for fid, author, seq, last_id, last_time, frozen_at, verified_seq in self._db.execute(
+            "SELECT fid, author, last_seq, last_id, last_time, frozen_at, verified_seq FROM feeds"
         ):
-            self._heads[author] = FeedHead(fid, author, seq, last_id, last_time, frozen_at)
+            self._heads[author] = FeedHead(fid, author, seq, last_id, last_time, frozen_at, verified_seq)
         self._next_fid = max((h.fid for h in self._heads.values()), default=0) + 1
         self._last_n = self._db.execute("SELECT coalesce(max(n), 0) FROM chunks").fetchone()[0]
         self._recent: dict[bytes, tuple[int, int]] = {}  # id -> (chunk, position), not yet merged
@@ -208,6 +215,15 @@ class EntryStore:
     def frozen(self) -> dict[bytes, int]:
         """Author -> the first position a fork proof freezes, for every frozen feed."""
         return {a: h.frozen_at for a, h in self._heads.items() if h.frozen_at is not None}
+
+    def valid_through(self, author: bytes) -> int:
+        """The last position of `author`'s feed that counts: signature checked, not frozen (0: none)."""
+        head = self._heads.get(author)
+        return head.valid_through if head is not None else 0
+
+    def unverified(self) -> int:
+        """How many held entries were taken in under NEWEST and still await their own check."""
+        return sum(h.seq - h.verified_seq for h in self._heads.values() if h.seq > h.verified_seq)
 
     def count(self) -> int:
         return sum(h.seq for h in self._heads.values())
@@ -270,8 +286,12 @@ class EntryStore:
             seq += len(batch)
 
     def fork_proofs(self) -> list[ForkProof]:
-        rows = self._db.execute("SELECT proof FROM fork_proofs ORDER BY fid, seq")
+        rows = self._db.execute("SELECT proof FROM proofs WHERE kind = 'fork' ORDER BY fid, seq")
         return [decode_fork_proof(bytes(proof)) for (proof,) in rows]
+
+    def bad_link_proofs(self) -> list[BadLinkProof]:
+        rows = self._db.execute("SELECT proof FROM proofs WHERE kind = 'bad_link' ORDER BY fid, seq")
+        return [decode_bad_link_proof(bytes(proof)) for (proof,) in rows]
 
     # -- writing ---------------------------------------------------------------------------
 
@@ -340,7 +360,11 @@ class EntryStore:
             batch_by_id[entry.id] = entry
             stored.append(entry)
 
-        forks = self._verify_signatures(entries, stored, forks, mode)
+        forks, bad_links = self._verify_signatures(entries, stored, forks, mode)
+        if mode is VerifyMode.EVERY:
+            for feed in pending.values():
+                if feed.new and feed.verified_seq == feed.new[0].payload.seq - 1:
+                    feed.verified_seq = feed.last_seq
 
         next_fid = self._next_fid
         heads: dict[bytes, FeedHead] = {}
@@ -350,11 +374,13 @@ class EntryStore:
             if head is None:
                 if not feed.new:
                     continue
-                head = FeedHead(next_fid, author, feed.last_seq, feed.last_id, feed.last_time, feed.frozen_at)
+                head = FeedHead(next_fid, author, feed.last_seq, feed.last_id, feed.last_time, feed.frozen_at,
+                                feed.verified_seq)
                 next_fid += 1
                 new_feeds.append(head)
             elif feed.new or feed.frozen_at != head.frozen_at:
-                head = FeedHead(head.fid, author, feed.last_seq, feed.last_id, feed.last_time, feed.frozen_at)
+                head = FeedHead(head.fid, author, feed.last_seq, feed.last_id, feed.last_time, feed.frozen_at,
+                                feed.verified_seq)
             else:
                 continue
             heads[author] = head
@@ -371,6 +397,11 @@ class EntryStore:
                 recent[entry.id] = (n, pos)
         if len(recent) >= MERGE_AT:
             self.merge_id_index()
+        for _, _, entry in bad_links:
+            proof = self._bad_link_proof(entry.payload.author, entry.payload.seq)
+            if proof is not None:
+                self._freeze(entry.payload.author, entry.payload.seq, "bad_link", proof)
+                report.bad_links.append(proof)
         return report
 
     def merge_id_index(self) -> None:
@@ -387,13 +418,14 @@ class EntryStore:
         stored: list[Entry],
         forks: list[tuple[int, bytes, Entry]],
         mode: VerifyMode,
-    ) -> list[tuple[int, bytes, Entry]]:
-        """Refuse the batch at the first entry whose signature fails; return the provable forks.
+    ) -> tuple[list[tuple[int, bytes, Entry]], list[tuple[int, bytes, Entry]]]:
+        """Refuse the batch at the first entry whose signature fails; return the forks that can
+        be proven, and those whose held entry has a bad signature.
 
         A fork candidate is always checked itself, and so is the entry it conflicts with: that
         one may have been stored under NEWEST (authenticated only by the hash chain), and a proof
         must check on any node. If the held one fails, its author chained an entry with a bad
-        signature; the feed is frozen here all the same, but there is no proof to pass on.
+        signature: the feed is frozen there all the same, and a bad-link proof is made instead.
         """
         if mode is VerifyMode.EVERY:
             checked = list(stored)
@@ -406,9 +438,12 @@ class EntryStore:
             first = next(i for i, e in enumerate(entries) if id(e) in failed)
             raise Refused(Reason.BAD_SIGNATURE, index=first)
         if not forks:
-            return forks
+            return forks, []
         held_ok = self.verifier([(e.payload.author, held) for _, held, e in forks])
-        return [fork for fork, ok in zip(forks, held_ok, strict=True) if ok]
+        return (
+            [fork for fork, ok in zip(forks, held_ok, strict=True) if ok],
+            [fork for fork, ok in zip(forks, held_ok, strict=True) if not ok],
+        )
 
     def _commit(
         self,
@@ -418,7 +453,7 @@ class EntryStore:
         proofs: list[tuple[int, int, ForkProof]],
         durable: bool,
     ) -> None:
-        if not chunks and not proofs:
+        if not chunks and not proofs and not heads:
             return
         db = self._db
         if durable:
@@ -434,54 +469,109 @@ class EntryStore:
                     [(n, fid, first, len(run), _pack([e.raw for e in run])) for n, fid, first, run in chunks],
                 )
                 db.executemany(
-                    "UPDATE feeds SET last_seq = ?, last_id = ?, last_time = ?, frozen_at = ? WHERE fid = ?",
-                    [(h.seq, h.id, h.time_ms, h.frozen_at, h.fid) for h in heads.values()],
+                    "UPDATE feeds SET last_seq = ?, last_id = ?, last_time = ?, frozen_at = ?, verified_seq = ?"
+                    " WHERE fid = ?",
+                    [(h.seq, h.id, h.time_ms, h.frozen_at, h.verified_seq, h.fid) for h in heads.values()],
                 )
                 db.executemany(
-                    "INSERT OR IGNORE INTO fork_proofs (fid, seq, proof) VALUES (?, ?, ?)",
+                    "INSERT OR IGNORE INTO proofs (fid, seq, kind, proof) VALUES (?, ?, 'fork', ?)",
                     [(fid, seq, p.to_bytes()) for fid, seq, p in proofs],
                 )
         finally:
             if durable:
                 db.execute("PRAGMA synchronous=NORMAL")
 
-    def add_fork_proof(self, proof: ForkProof) -> bool:
-        """Check a fork proof that arrived on its own, keep it, freeze the feed. True if new."""
+    def add_proof(self, proof: ForkProof | BadLinkProof) -> bool:
+        """Check a proof that arrived on its own, keep it, freeze the feed. True if it was new here.
+
+        Refuses with `bad_fork_proof` or `bad_link_proof` if it proves nothing.
+        """
         author, seq = proof.check(self.commune)
+        kind = "fork" if isinstance(proof, ForkProof) else "bad_link"
         head = self._heads.get(author)
         if head is not None and head.frozen_at is not None and head.frozen_at <= seq:
             return False
+        self._freeze(author, seq, kind, proof)
+        return True
+
+    def add_fork_proof(self, proof: ForkProof) -> bool:
+        return self.add_proof(proof)
+
+    def _freeze(self, author: bytes, seq: int, kind: str, proof: ForkProof | BadLinkProof | None) -> None:
+        """Freeze `author`'s feed from `seq` on (keeping `proof`, if there is one to pass on)."""
+        head = self._heads.get(author)
         fid = head.fid if head is not None else self._next_fid
         with self._transaction():
             if head is None:
-                # A feed not held yet: its entries before the fork may still arrive and count.
+                # A feed not held yet: its entries before the frozen position may still arrive.
                 head = FeedHead(fid, author, 0, ZERO_ID, 0)
                 self._db.execute(
                     "INSERT INTO feeds (fid, author, last_seq, last_id, last_time) VALUES (?, ?, 0, ?, 0)",
                     (fid, author, ZERO_ID),
                 )
-            self._db.execute("UPDATE feeds SET frozen_at = ? WHERE fid = ?", (seq, fid))
-            self._db.execute(
-                "INSERT OR REPLACE INTO fork_proofs (fid, seq, proof) VALUES (?, ?, ?)",
-                (fid, seq, proof.to_bytes()),
-            )
+            frozen_at = seq if head.frozen_at is None else min(seq, head.frozen_at)
+            self._db.execute("UPDATE feeds SET frozen_at = ? WHERE fid = ?", (frozen_at, fid))
+            if proof is not None:
+                self._db.execute(
+                    "INSERT OR REPLACE INTO proofs (fid, seq, kind, proof) VALUES (?, ?, ?, ?)",
+                    (fid, seq, kind, proof.to_bytes()),
+                )
         self._next_fid = max(self._next_fid, fid + 1)
-        self._heads[author] = replace(head, frozen_at=seq)
-        return True
+        self._heads[author] = replace(head, frozen_at=frozen_at)
+
+    def verify_backlog(self, limit: int = 20_000) -> list[BadLinkProof]:
+        """Check, one by one, the signatures of up to `limit` entries taken in under NEWEST.
+
+        Moves each feed's `verified_seq` up over entries whose signature holds. At an entry whose
+        signature fails, freezes the feed there and returns the bad-link proof to pass on.
+        """
+        found: list[BadLinkProof] = []
+        budget = limit
+        for author, head in list(self._heads.items()):
+            if budget <= 0:
+                break
+            top = head.seq if head.frozen_at is None else min(head.seq, head.frozen_at - 1)
+            if head.verified_seq >= top:
+                continue
+            raws = self.raws_after(author, head.verified_seq, min(budget, top - head.verified_seq))
+            budget -= len(raws)
+            results = self.verifier([(author, raw) for raw in raws])
+            good = next((i for i, ok in enumerate(results) if not ok), len(raws))
+            verified = head.verified_seq + good
+            if good < len(raws):
+                proof = self._bad_link_proof(author, verified + 1)
+                self._freeze(author, verified + 1, "bad_link", proof)
+                if proof is not None:
+                    found.append(proof)
+            with self._transaction():
+                self._db.execute("UPDATE feeds SET verified_seq = ? WHERE fid = ?", (verified, head.fid))
+            self._heads[author] = replace(self._heads[author], verified_seq=verified)
+        return found
+
+    def _bad_link_proof(self, author: bytes, seq: int) -> BadLinkProof | None:
+        """The run from the badly signed entry at `seq` to the first validly signed one above it."""
+        run: list[bytes] = []
+        for raw in self.raws_after(author, seq - 1, BAD_LINK_MAX_RUN):
+            run.append(raw)
+            if len(run) > 1 and verify(author, raw):
+                return BadLinkProof(tuple(run))
+        return None
 
 
 class _Pending:
     """One feed's state during an ingest: its committed head, then what the batch adds."""
 
-    __slots__ = ("frozen_at", "head", "last_id", "last_seq", "last_time", "new")
+    __slots__ = ("frozen_at", "head", "last_id", "last_seq", "last_time", "new", "verified_seq")
 
     def __init__(self, head: FeedHead | None) -> None:
         self.head = head
         if head is None:
             self.last_seq, self.last_id, self.last_time, self.frozen_at = 0, ZERO_ID, 0, None
+            self.verified_seq = 0
         else:
             self.last_seq, self.last_id, self.last_time = head.seq, head.id, head.time_ms
             self.frozen_at = head.frozen_at
+            self.verified_seq = head.verified_seq
         self.new: list[Entry] = []
 
     def raw_at(self, seq: int, read_stored: Callable[[int, int], bytes]) -> bytes:

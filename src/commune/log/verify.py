@@ -33,7 +33,8 @@ class VerifyMode(Enum):
 
 @dataclass(frozen=True, slots=True)
 class FeedHead:
-    """The last stored entry of one author's feed, and where a fork proof froze it (if it did)."""
+    """The last stored entry of one author's feed, how far its signatures are checked one by
+    one (`verified_seq`), and where a proof froze it (if one did)."""
 
     fid: int
     author: bytes
@@ -41,6 +42,15 @@ class FeedHead:
     id: bytes
     time_ms: int
     frozen_at: int | None = None
+    verified_seq: int = 0
+
+    @property
+    def valid_through(self) -> int:
+        """The last position whose entry counts: its own signature checked, and not frozen."""
+        limit = self.verified_seq
+        if self.frozen_at is not None:
+            limit = min(limit, self.frozen_at - 1)
+        return limit
 
 
 def check_envelope(entry: Entry, commune: bytes, now_ms: int) -> None:
