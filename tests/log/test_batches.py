@@ -195,6 +195,32 @@ def test_a_parallel_verifier_names_the_right_entry(open_store: Callable[..., Ent
         verifier.close()
 
 
+@pytest.mark.parametrize("where", ["early", "late"])
+def test_a_parallel_verifier_checks_every_chunk_of_a_large_batch(
+    open_store: Callable[..., EntryStore], where: str
+) -> None:
+    """A batch long enough to be verified in several chunks on the other core while the rest is
+    decoded: a bad signature in any chunk refuses the batch at that entry, and replayed entries
+    mixed into a later batch are not verified again or stored twice."""
+    verifier = ParallelVerifier(2)
+    try:
+        store = open_store(verifier=verifier)
+        feeds = [Feed(key_of(f"big{i}")) for i in range(5)]
+        good = interleave(*(f.many(240) for f in feeds))  # 1200 entries: several chunks
+        at = 10 if where == "early" else 1100
+        bad = _flip(good[at], 1)
+        with pytest.raises(Refused) as exc:
+            store.ingest([*good[:at], bad, *good[at + 1 :]])
+        assert (exc.value.reason, exc.value.index) == ("bad_signature", at)
+        assert store.count() == 0
+        assert len(store.ingest(good[:700]).stored) == 700
+        report = store.ingest(good)  # 700 replayed, 500 new
+        assert (len(report.stored), report.duplicates) == (500, 700)
+        assert store.count() == 1200 and all_verify(store)
+    finally:
+        verifier.close()
+
+
 def test_an_empty_batch_does_nothing(store: EntryStore) -> None:
     store.ingest(Feed(key_of("a")).many(2))
     before = snapshot(store)

@@ -39,6 +39,7 @@ import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import msgspec
 
@@ -62,6 +63,8 @@ from commune.log.verify import (
 SCHEMA_VERSION = 1
 #: How many entries' ids are held in memory before they are merged into the id index.
 MERGE_AT = 50_000
+#: How many entries' signatures are handed to another core at a time during an ingest.
+EARLY_CHUNK = 256
 #: The most entries one chunk row holds.
 CHUNK_ENTRIES = 256
 
@@ -304,8 +307,14 @@ class EntryStore:
         """
         now = self.clock.now_ms()
         commune = self.commune
+        committed = self._heads
         entries: list[Entry] = []
         latest = now + MAX_FUTURE_MS
+        # With a verifier that can start work early, signatures of entries at new positions are
+        # checked on the other cores while this thread decodes and orders the rest.
+        start = getattr(self.verifier, "start", None) if mode is VerifyMode.EVERY else None
+        early: list[Entry] = []
+        jobs: list[tuple[list[Entry], Any]] = []
         for i, raw in enumerate(raws):
             try:
                 entry = decode_entry(raw)
@@ -315,9 +324,19 @@ class EntryStore:
             except Refused as exc:
                 raise exc.at(i) from None
             entries.append(entry)
+            if start is not None:
+                head = committed.get(payload.author)
+                if head is None or (
+                    payload.seq > head.seq and (head.frozen_at is None or payload.seq < head.frozen_at)
+                ):
+                    early.append(entry)
+                    if len(early) == EARLY_CHUNK:
+                        jobs.append((early, start([(e.payload.author, e.raw) for e in early])))
+                        early = []
+        if early:
+            jobs.append((early, start([(e.payload.author, e.raw) for e in early])))  # type: ignore[misc]
 
         report = IngestReport()
-        committed = self._heads
         pending: dict[bytes, _Pending] = {}
         batch_by_id: dict[bytes, Entry] = {}
         forks: list[tuple[int, bytes, Entry]] = []
@@ -360,7 +379,11 @@ class EntryStore:
             batch_by_id[entry.id] = entry
             stored.append(entry)
 
-        forks, bad_links = self._verify_signatures(entries, stored, forks, mode)
+        checked_early: dict[int, bool] = {}
+        for part, job in reversed(jobs):  # the last queued are the likeliest still to be free
+            results = job if isinstance(job, list) else job.join()
+            checked_early.update(zip(map(id, part), results, strict=True))
+        forks, bad_links = self._verify_signatures(entries, stored, forks, mode, checked_early)
         if mode is VerifyMode.EVERY:
             for feed in pending.values():
                 if feed.new and feed.verified_seq == feed.new[0].payload.seq - 1:
@@ -418,6 +441,7 @@ class EntryStore:
         stored: list[Entry],
         forks: list[tuple[int, bytes, Entry]],
         mode: VerifyMode,
+        checked_early: dict[int, bool],
     ) -> tuple[list[tuple[int, bytes, Entry]], list[tuple[int, bytes, Entry]]]:
         """Refuse the batch at the first entry whose signature fails; return the forks that can
         be proven, and those whose held entry has a bad signature.
@@ -428,12 +452,13 @@ class EntryStore:
         signature: the feed is frozen there all the same, and a bad-link proof is made instead.
         """
         if mode is VerifyMode.EVERY:
-            checked = list(stored)
+            wanted = stored
         else:
-            checked = list({e.payload.author: e for e in stored}.values())
-        checked += [e for _, _, e in forks]
+            wanted = list({e.payload.author: e for e in stored}.values())
+        failed = {id(e) for e in wanted if checked_early.get(id(e)) is False}
+        checked = [e for e in wanted if id(e) not in checked_early] + [e for _, _, e in forks]
         results = self.verifier([(e.payload.author, e.raw) for e in checked])
-        failed = {id(e) for e, ok in zip(checked, results, strict=True) if not ok}
+        failed.update(id(e) for e, ok in zip(checked, results, strict=True) if not ok)
         if failed:
             first = next(i for i, e in enumerate(entries) if id(e) in failed)
             raise Refused(Reason.BAD_SIGNATURE, index=first)
