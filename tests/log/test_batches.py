@@ -206,17 +206,18 @@ def test_a_parallel_verifier_checks_every_chunk_of_a_large_batch(
     try:
         store = open_store(verifier=verifier)
         feeds = [Feed(key_of(f"big{i}")) for i in range(5)]
-        good = interleave(*(f.many(240) for f in feeds))  # 1200 entries: several chunks
         at = 10 if where == "early" else 1100
-        bad = _flip(good[at], 1)
+        lone = Feed(key_of("lone")).many(1)[0]  # no successor, so only its signature can fail
+        good = interleave(*(f.many(240) for f in feeds))  # 1200 entries: several chunks
+        good.insert(at, lone)
         with pytest.raises(Refused) as exc:
-            store.ingest([*good[:at], bad, *good[at + 1 :]])
+            store.ingest([*good[:at], _flip(lone, 1), *good[at + 1 :]])
         assert (exc.value.reason, exc.value.index) == ("bad_signature", at)
         assert store.count() == 0
         assert len(store.ingest(good[:700]).stored) == 700
-        report = store.ingest(good)  # 700 replayed, 500 new
-        assert (len(report.stored), report.duplicates) == (500, 700)
-        assert store.count() == 1200 and all_verify(store)
+        report = store.ingest(good)  # 700 replayed, 501 new
+        assert (len(report.stored), report.duplicates) == (501, 700)
+        assert store.count() == 1201 and all_verify(store)
     finally:
         verifier.close()
 
