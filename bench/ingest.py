@@ -107,9 +107,14 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="commune-bench-") as tmp:
         workdir = Path(tmp)
         pin(one_core)
-        raw = raw_verify_rate(pairs)
-        print(f"raw PyNaCl verify, 1 core:        {raw:>10,.0f} /s   (the limit)")
+        # This machine's speed drifts (a shared virtual machine): the limit is measured just
+        # before and just after the run it is compared with, and the mean is used.
+        before = raw_verify_rate(pairs)
         every1 = ingest_rate(raws, VerifyMode.EVERY, verify_all, workdir, "every1")
+        after = raw_verify_rate(pairs)
+        raw = (before + after) / 2
+        print(f"raw PyNaCl verify, 1 core:        {raw:>10,.0f} /s   (the limit; {before:,.0f} before, "
+              f"{after:,.0f} after)")
         print(f"ingest, every signature, 1 core:  {every1:>10,.0f} /s   ratio {every1 / raw:.3f} (target >= 0.85)")
         newest = ingest_rate(raws, VerifyMode.NEWEST, verify_all, workdir, "newest")
         print(f"ingest, newest signature, 1 core: {newest:>10,.0f} /s   (target >= 60,000)")

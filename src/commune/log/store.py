@@ -16,9 +16,11 @@ Layout (see docs/protocol.md, "The entry store"):
   integer -> chunk, position), which touches each index page once. A lookup re-hashes what
   it finds, so an 8-byte prefix collision cannot return the wrong entry. Reopening rebuilds
   the in-memory part from the chunks after the merge mark.
-- `feeds` holds each author's head (last seq, id, time) and where a fork proof froze it. The
-  frontier (author -> last seq) is read from it, never computed from `entries`. It is small
-  (one row per participant) and cached in memory; the cache changes only after a commit.
+- `feeds` holds each author's head (last seq, id, time), where a proof froze it, and how far
+  its entries' own signatures are checked (`verified_seq`, see VerifyMode and verify_backlog).
+  The frontier (author -> last seq) is read from it, never computed from the chunks. It is
+  small (one row per participant) and cached in memory; the cache changes only after a commit.
+- `proofs` keeps the fork and bad-link proofs, one per feed position and kind.
 - Commits use synchronous=NORMAL in WAL mode: a killed process loses nothing committed, and a
   power cut can lose only the last commits of entries that peers also hold. The node's own
   entries are committed with `durable=True` (synchronous=FULL): an own entry lost after it was
@@ -29,7 +31,9 @@ if any is refused, raises that refusal (naming the entry's position) and stores 
 even the valid prefix. A peer that sends one bad entry has its whole batch dropped; honest
 peers never send one. Entries already held are skipped; a different entry at a held position
 is a fork: its proof is stored and the feed is frozen from that position, and the entries the
-batch carries beyond it for that feed are skipped.
+batch carries beyond it for that feed are skipped. Signatures are checked by the store's
+verifier: one core (`verify_all`) or several (`ParallelVerifier`, which starts on the entries
+at new positions while the rest of the batch is still being decoded).
 """
 
 from __future__ import annotations
@@ -64,7 +68,7 @@ SCHEMA_VERSION = 1
 #: How many entries' ids are held in memory before they are merged into the id index.
 MERGE_AT = 50_000
 #: How many entries' signatures are handed to another core at a time during an ingest.
-EARLY_CHUNK = 256
+EARLY_CHUNK = 64
 #: The most entries one chunk row holds.
 CHUNK_ENTRIES = 256
 
