@@ -13,7 +13,7 @@ Layout (see docs/protocol.md, "The entry store"):
   (bench/store_index.py: 26 us/entry with an 8-byte id index, 44 with a 32-byte one, 10
   without). Instead the ids of entries since the last merge are held in memory, and every
   MERGE_AT entries they are merged, sorted, into `id_index` (first 8 bytes of the id as one
-  integer -> chunk, position), which touches each index page once. A lookup re-hashes what
+  integer -> chunk and position packed in one integer), which touches each index page once. A lookup re-hashes what
   it finds, so an 8-byte prefix collision cannot return the wrong entry. Reopening rebuilds
   the in-memory part from the chunks after the merge mark.
 - `feeds` holds each author's head (last seq, id, time), where a proof froze it, and how far
@@ -46,6 +46,7 @@ from pathlib import Path
 from typing import Any
 
 import msgspec
+import numpy as np
 
 from commune.core.clock import Clock, SystemClock
 from commune.core.errors import CommuneError
@@ -71,6 +72,10 @@ MERGE_AT = 50_000
 EARLY_CHUNK = 64
 #: The most entries one chunk row holds.
 CHUNK_ENTRIES = 256
+#: An entry's location is its chunk number and its position in the chunk as one integer.
+_POS_BITS = 8
+_POS_MASK = (1 << _POS_BITS) - 1
+assert CHUNK_ENTRIES <= 1 << _POS_BITS
 
 _pack = msgspec.msgpack.Encoder().encode
 _unpack = msgspec.msgpack.Decoder(list[bytes]).decode
@@ -99,9 +104,8 @@ CREATE TABLE IF NOT EXISTS chunks (
 CREATE UNIQUE INDEX IF NOT EXISTS chunks_by_feed ON chunks (fid, first_seq);
 CREATE TABLE IF NOT EXISTS id_index (
     id_key INTEGER NOT NULL,
-    n INTEGER NOT NULL,
-    pos INTEGER NOT NULL,
-    PRIMARY KEY (id_key, n, pos)
+    loc INTEGER NOT NULL,
+    PRIMARY KEY (id_key, loc)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS proofs (
     fid INTEGER NOT NULL,
@@ -175,10 +179,10 @@ class EntryStore:
             self._heads[author] = FeedHead(fid, author, seq, last_id, last_time, frozen_at, verified_seq)
         self._next_fid = max((h.fid for h in self._heads.values()), default=0) + 1
         self._last_n = self._db.execute("SELECT coalesce(max(n), 0) FROM chunks").fetchone()[0]
-        self._recent: dict[bytes, tuple[int, int]] = {}  # id -> (chunk, position), not yet merged
+        self._recent: dict[bytes, int] = {}  # id -> location (see _loc), not yet merged
         for n, raws in self._db.execute("SELECT n, raws FROM chunks WHERE n > ?", (self._indexed_upto(),)):
             for pos, raw in enumerate(_unpack(raws)):
-                self._recent[entry_id_of(raw)] = (n, pos)
+                self._recent[entry_id_of(raw)] = n << _POS_BITS | pos
 
     def _check_meta(self) -> None:
         rows = dict(self._db.execute("SELECT key, value FROM meta"))
@@ -254,12 +258,12 @@ class EntryStore:
 
     def _raw_by_id(self, entry_id: bytes) -> bytes | None:
         where = self._recent.get(entry_id)
-        places = [where] if where is not None else self._db.execute(
-            "SELECT n, pos FROM id_index WHERE id_key = ?", (id_key(entry_id),)
-        ).fetchall()
-        for n, pos in places:
-            (raws,) = self._db.execute("SELECT raws FROM chunks WHERE n = ?", (n,)).fetchone()
-            raw = _unpack(raws)[pos]
+        locs = [where] if where is not None else [
+            loc for (loc,) in self._db.execute("SELECT loc FROM id_index WHERE id_key = ?", (id_key(entry_id),))
+        ]
+        for loc in locs:
+            (raws,) = self._db.execute("SELECT raws FROM chunks WHERE n = ?", (loc >> _POS_BITS,)).fetchone()
+            raw = _unpack(raws)[loc & _POS_MASK]
             if entry_id_of(raw) == entry_id:
                 return raw
         return None
@@ -420,8 +424,9 @@ class EntryStore:
         self._last_n += len(chunks)
         recent = self._recent
         for n, _, _, run in chunks:
+            base = n << _POS_BITS
             for pos, entry in enumerate(run):
-                recent[entry.id] = (n, pos)
+                recent[entry.id] = base | pos
         if len(recent) >= MERGE_AT:
             self.merge_id_index()
         for _, _, entry in bad_links:
@@ -433,9 +438,15 @@ class EntryStore:
 
     def merge_id_index(self) -> None:
         """Move the in-memory ids into the id index, sorted, in one transaction."""
-        rows = sorted((id_key(entry_id), n, pos) for entry_id, (n, pos) in self._recent.items())
+        if not self._recent:
+            return
+        count = len(self._recent)
+        keys = np.frombuffer(b"".join(self._recent), dtype=">i8").reshape(count, 4)[:, 0]  # id_key of each
+        locs = np.fromiter(self._recent.values(), dtype=np.int64, count=count)
+        order = np.argsort(keys, kind="stable")
+        rows = zip(keys[order].tolist(), locs[order].tolist(), strict=True)
         with self._transaction():
-            self._db.executemany("INSERT OR IGNORE INTO id_index (id_key, n, pos) VALUES (?, ?, ?)", rows)
+            self._db.executemany("INSERT OR IGNORE INTO id_index (id_key, loc) VALUES (?, ?)", rows)
             self._db.execute("UPDATE meta SET value = ? WHERE key = 'indexed_upto'", (self._last_n,))
         self._recent.clear()
 
