@@ -24,7 +24,8 @@ import time
 from pathlib import Path
 
 from commune.core.clock import ManualClock
-from commune.core.keys import ParallelVerifier, SecretKey, verify_all
+from commune.core.keys import SecretKey, verify_all
+from commune.core.verifier import ParallelVerifier
 from commune.log.bodies import Note
 from commune.log.entry import ZERO_ID, sign_entry
 from commune.log.store import EntryStore

@@ -10,7 +10,6 @@ from commune.core.keys import (
     PUBLIC_KEY_BYTES,
     SEED_BYTES,
     SIGNATURE_BYTES,
-    ParallelVerifier,
     SecretKey,
     verify,
     verify_all,
@@ -193,34 +192,3 @@ def test_verify_all_keeps_order():
     assert verify_all([]) == []
 
 
-@pytest.mark.parametrize(("workers", "n"), [(2, 200), (2, 301), (3, 257), (4, 64), (2, 63), (8, 500)])
-def test_parallel_verifier_matches_verify_all(workers, n):
-    items, expected = _mixed_items(n)
-    assert sum(expected) not in (0, n)
-    pv = ParallelVerifier(workers)
-    try:
-        got = pv(items)
-    finally:
-        pv.close()
-    assert got == expected
-    assert got == verify_all(items)
-
-
-@pytest.mark.parametrize("workers", [0, 1, -3])
-def test_parallel_verifier_with_one_or_fewer_workers_still_verifies(workers):
-    items, expected = _mixed_items(200)
-    pv = ParallelVerifier(workers)
-    assert pv.workers == 1
-    assert pv(items) == expected
-    pv.close()
-
-
-def test_parallel_verifier_reusable_and_empty():
-    pv = ParallelVerifier(2)
-    try:
-        assert pv([]) == []
-        items, expected = _mixed_items(220)
-        assert pv(items) == expected
-        assert pv(items[::-1]) == expected[::-1]
-    finally:
-        pv.close()

@@ -21,7 +21,7 @@ from logkit import (
 )
 
 from commune.core.clock import ManualClock
-from commune.core.keys import ParallelVerifier
+from commune.core.verifier import ParallelVerifier
 from commune.log.refusal import Refused
 from commune.log.store import EntryStore
 from commune.log.verify import MAX_FUTURE_MS, VerifyMode

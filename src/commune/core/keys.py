@@ -6,9 +6,7 @@ followed by the signed bytes. Verification checks that form as it is, with no co
 
 from __future__ import annotations
 
-import multiprocessing
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
 
 import nacl.bindings
 import nacl.exceptions
@@ -63,67 +61,3 @@ def verify(public: bytes, signed: bytes) -> bool:
 def verify_all(items: Sequence[tuple[bytes, bytes]]) -> list[bool]:
     """Verify (public, signed) pairs one after another on this thread."""
     return [verify(pk, sm) for pk, sm in items]
-
-
-class VerifyJob:
-    """Verification of some pairs, queued for a worker process; `join` gives the results.
-
-    If no worker has taken it by the time `join` is called, the joining thread takes it back
-    and does the work itself, so a caller that joins after doing other work never waits on a
-    queue while its own core is idle.
-    """
-
-    __slots__ = ("_future", "_items")
-
-    def __init__(self, pool: ProcessPoolExecutor, items: Sequence[tuple[bytes, bytes]]) -> None:
-        self._items = items
-        self._future = pool.submit(verify_all, items)
-
-    def join(self) -> list[bool]:
-        if self._future.cancel():
-            return verify_all(self._items)
-        return self._future.result()
-
-
-class ParallelVerifier:
-    """Verifies (public, signed) pairs on `workers` cores: this thread and worker processes.
-
-    Worker processes, not threads: libsodium releases the GIL, but a thread that has to take
-    the GIL back between signatures waits behind the caller's Python work for a whole switch
-    interval, so threads beside a busy caller verify at a fraction of their speed (measured).
-    `start` hands work to the workers early so the caller can go on with its own.
-    """
-
-    def __init__(self, workers: int) -> None:
-        self.workers = max(1, workers)
-        self._pool = (
-            ProcessPoolExecutor(self.workers - 1, mp_context=multiprocessing.get_context("fork"))
-            if self.workers > 1
-            else None
-        )
-
-    def start(self, items: Sequence[tuple[bytes, bytes]]) -> VerifyJob | list[bool]:
-        """Begin verifying `items` in a worker (or at once, with one worker)."""
-        if self._pool is None:
-            return verify_all(items)
-        return VerifyJob(self._pool, items)
-
-    def __call__(self, items: Sequence[tuple[bytes, bytes]]) -> list[bool]:
-        if self._pool is None or len(items) < 64:
-            return verify_all(items)
-        step = -(-len(items) // self.workers)
-        jobs = [VerifyJob(self._pool, items[i : i + step]) for i in range(step, len(items), step)]
-        out = verify_all(items[:step])
-        for job in jobs:
-            out.extend(job.join())
-        return out
-
-    def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown()
-
-    def __enter__(self) -> ParallelVerifier:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()

@@ -70,10 +70,6 @@ SCHEMA_VERSION = 1
 MERGE_AT = 50_000
 #: How many entries' signatures are handed to another core at a time during an ingest.
 EARLY_CHUNK = 64
-#: The first two chunks are larger: a worker holds at most two queued jobs, and refilling its
-#: queue needs the GIL, which the decoding thread holds; these keep it busy meanwhile. The
-#: small ones after them are what the decoding thread takes back at the end (VerifyJob.join).
-EARLY_FIRST_CHUNK = 256
 #: The most entries one chunk row holds.
 CHUNK_ENTRIES = 256
 #: An entry's location is its chunk number and its position in the chunk as one integer.
@@ -342,7 +338,7 @@ class EntryStore:
                     payload.seq > head.seq and (head.frozen_at is None or payload.seq < head.frozen_at)
                 ):
                     early.append(entry)
-                    if len(early) == (EARLY_FIRST_CHUNK if len(jobs) < 2 else EARLY_CHUNK):
+                    if len(early) == EARLY_CHUNK:
                         jobs.append((early, start([(e.payload.author, e.raw) for e in early])))
                         early = []
         if early:
@@ -393,7 +389,7 @@ class EntryStore:
 
         checked_early: dict[int, bool] = {}
         for part, job in reversed(jobs):  # the last queued are the likeliest still to be free
-            results = job if isinstance(job, list) else job.join()
+            results = job.join()
             checked_early.update(zip(map(id, part), results, strict=True))
         forks, bad_links = self._verify_signatures(entries, stored, forks, mode, checked_early)
         if mode is VerifyMode.EVERY:
