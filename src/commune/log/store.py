@@ -116,6 +116,8 @@ CREATE TABLE IF NOT EXISTS proofs (
 ) WITHOUT ROWID;
 """
 
+_Chunk = tuple[int, int, int, list["Entry"]]  # (n, fid, first seq, entries)
+
 Verifier = Callable[[Sequence[tuple[bytes, bytes]]], list[bool]]
 
 
@@ -370,7 +372,8 @@ class EntryStore:
                 report.frozen += 1
                 continue
             try:
-                check_successor(feed.last_seq, feed.last_id, feed.last_time, entry)
+                if seq != feed.last_seq + 1 or payload.prev != feed.last_id or payload.time_ms < feed.last_time:
+                    check_successor(feed.last_seq, feed.last_id, feed.last_time, entry)
                 for ref in payload.refs:
                     in_batch = batch_by_id.get(ref)
                     if in_batch is not None:
@@ -417,7 +420,7 @@ class EntryStore:
             heads[author] = head
         proofs = [(heads[e.payload.author].fid, e.payload.seq, ForkProof.of(held, e.raw)) for _, held, e in forks]
         report.forks = [p for _, _, p in proofs]
-        chunks = _chunk(stored, heads, self._last_n + 1)
+        chunks = _chunk(pending, heads, self._last_n + 1)
         self._commit(chunks, heads, new_feeds, proofs, durable)
         committed.update(heads)
         self._next_fid = next_fid
@@ -487,7 +490,7 @@ class EntryStore:
 
     def _commit(
         self,
-        chunks: list[tuple[int, int, int, list[Entry]]],
+        chunks: list[_Chunk],
         heads: dict[bytes, FeedHead],
         new_feeds: list[FeedHead],
         proofs: list[tuple[int, int, ForkProof]],
@@ -622,21 +625,14 @@ class _Pending:
         return read_stored(self.head.fid, seq)  # type: ignore[union-attr]
 
 
-def _chunk(
-    stored: list[Entry], heads: dict[bytes, FeedHead], first_n: int
-) -> list[tuple[int, int, int, list[Entry]]]:
-    """Group a batch's new entries into (n, fid, first seq, entries) runs, one feed each."""
-    runs: dict[bytes, list[list[Entry]]] = {}
-    for entry in stored:
-        feed_runs = runs.setdefault(entry.payload.author, [[]])
-        if len(feed_runs[-1]) == CHUNK_ENTRIES:
-            feed_runs.append([])
-        feed_runs[-1].append(entry)
-    out = []
-    for author, feed_runs in runs.items():
-        fid = heads[author].fid
-        for run in feed_runs:
-            out.append((first_n + len(out), fid, run[0].payload.seq, run))
+def _chunk(pending: dict[bytes, _Pending], heads: dict[bytes, FeedHead], first_n: int) -> list[_Chunk]:
+    """Cut each feed's new entries into (n, fid, first seq, entries) runs of at most CHUNK_ENTRIES."""
+    out: list[_Chunk] = []
+    for author, feed in pending.items():
+        new = feed.new
+        for i in range(0, len(new), CHUNK_ENTRIES):
+            run = new[i : i + CHUNK_ENTRIES]
+            out.append((first_n + len(out), heads[author].fid, run[0].payload.seq, run))
     return out
 
 
