@@ -478,10 +478,16 @@ class EntryStore:
             wanted = stored
         else:
             wanted = list({e.payload.author: e for e in stored}.values())
-        failed = {id(e) for e in wanted if checked_early.get(id(e)) is False}
-        checked = [e for e in wanted if id(e) not in checked_early] + [e for _, _, e in forks]
+        if checked_early:
+            failed = {id(e) for e in wanted if checked_early.get(id(e)) is False}
+            checked = [e for e in wanted if id(e) not in checked_early]
+        else:
+            failed = set()
+            checked = list(wanted)
+        checked += [e for _, _, e in forks]
         results = self.verifier([(e.payload.author, e.raw) for e in checked])
-        failed.update(id(e) for e, ok in zip(checked, results, strict=True) if not ok)
+        if not all(results):
+            failed.update(id(e) for e, ok in zip(checked, results, strict=True) if not ok)
         if failed:
             first = next(i for i, e in enumerate(entries) if id(e) in failed)
             raise Refused(Reason.BAD_SIGNATURE, index=first)
