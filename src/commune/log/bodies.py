@@ -20,7 +20,7 @@ Name = Annotated[str, Meta(min_length=1, max_length=200)]
 Address = Annotated[str, Meta(min_length=1, max_length=300)]
 
 
-class Body(msgspec.Struct, array_like=True, frozen=True, forbid_unknown_fields=True):
+class Body(msgspec.Struct, array_like=True, frozen=True, forbid_unknown_fields=True, gc=False):
     """Base of every entry body."""
 
 

@@ -34,7 +34,7 @@ Hash32 = Annotated[bytes, Meta(min_length=32, max_length=32)]
 U63 = Annotated[int, Meta(ge=0, le=2**63 - 1)]
 
 
-class Payload(msgspec.Struct, array_like=True, frozen=True):
+class Payload(msgspec.Struct, array_like=True, frozen=True, gc=False):
     """What an author signs: the envelope of DESIGN 3.1 with the body as raw canonical bytes."""
 
     version: int
