@@ -86,3 +86,18 @@ def test_close_ends_the_worker_processes():
     assert all(p.is_alive() for p in processes)
     pv.close()
     assert not any(p.is_alive() for p in processes)
+
+
+def test_a_discarded_job_is_not_done():
+    items, expected = _mixed_items(64 * 8)
+    with ParallelVerifier(2) as pv:
+        jobs = [pv.start(items[i : i + 64]) for i in range(0, len(items), 64)]
+        queued = [job for job in jobs if job.worker is None]
+        assert queued, "with two jobs in a worker's hands, the rest wait in the queue"
+        for job in queued:
+            job.discard()
+        assert not pv._queue
+        for job in jobs:
+            if job not in queued:
+                assert job.join() == expected[jobs.index(job) * 64 : (jobs.index(job) + 1) * 64]
+        assert all(job.result is None for job in queued)

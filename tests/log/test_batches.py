@@ -222,6 +222,24 @@ def test_a_parallel_verifier_checks_every_chunk_of_a_large_batch(
         verifier.close()
 
 
+def test_a_batch_refused_before_its_signatures_are_joined_leaves_no_queued_work(
+    open_store: Callable[..., EntryStore],
+) -> None:
+    verifier = ParallelVerifier(2)
+    try:
+        store = open_store(verifier=verifier)
+        feeds = [Feed(key_of(f"q{i}")) for i in range(4)]
+        good = interleave(*(f.many(300) for f in feeds))
+        late = Feed(key_of("gap")).many(3)[2]  # #3 of a feed this store has never seen
+        with pytest.raises(Refused) as exc:
+            store.ingest([*good, late])
+        assert (exc.value.reason, exc.value.index) == ("seq_gap", len(good))
+        assert not verifier._queue  # the early verification jobs of the refused batch were dropped
+        assert len(store.ingest(good).stored) == 1200
+    finally:
+        verifier.close()
+
+
 def test_an_empty_batch_does_nothing(store: EntryStore) -> None:
     store.ingest(Feed(key_of("a")).many(2))
     before = snapshot(store)

@@ -59,6 +59,10 @@ class VerifyJob:
     def join(self) -> list[bool]:
         return self._owner.join(self)
 
+    def discard(self) -> None:
+        """Drop the job if no worker has it yet (its batch was refused)."""
+        self._owner.discard(self)
+
 
 class _Worker:
     def __init__(self, ctx: multiprocessing.context.BaseContext) -> None:
@@ -157,6 +161,13 @@ class ParallelVerifier:
             elif not job.worker.collect(block=True):
                 self._lose(job.worker)
         return job.result
+
+    def discard(self, job: VerifyJob) -> None:
+        if job.worker is None and job.result is None:
+            try:
+                self._queue.remove(job)
+            except ValueError:
+                pass
 
     def __call__(self, items: Pairs, chunk: int = 64) -> list[bool]:
         if not self._workers or len(items) < 2 * chunk:

@@ -320,16 +320,31 @@ class EntryStore:
 
         `durable` waits for the disk (fsync) before returning: for the node's own entries.
         """
+        # With a verifier that can start work early, signatures of entries at new positions are
+        # checked on the other cores while this thread decodes and orders the rest.
+        start = getattr(self.verifier, "start", None) if mode is VerifyMode.EVERY else None
+        jobs: list[tuple[list[Entry], Any]] = []
+        try:
+            return self._ingest(raws, mode, durable, start, jobs)
+        except BaseException:
+            for _, job in jobs:  # a refused batch leaves no work queued behind it
+                job.discard()
+            raise
+
+    def _ingest(
+        self,
+        raws: Sequence[bytes],
+        mode: VerifyMode,
+        durable: bool,
+        start: Callable[[Sequence[tuple[bytes, bytes]]], Any] | None,
+        jobs: list[tuple[list[Entry], Any]],
+    ) -> IngestReport:
         now = self.clock.now_ms()
         commune = self.commune
         committed = self._heads
         entries: list[Entry] = []
         latest = now + MAX_FUTURE_MS
-        # With a verifier that can start work early, signatures of entries at new positions are
-        # checked on the other cores while this thread decodes and orders the rest.
-        start = getattr(self.verifier, "start", None) if mode is VerifyMode.EVERY else None
         early: list[Entry] = []
-        jobs: list[tuple[list[Entry], Any]] = []
         for i, raw in enumerate(raws):
             try:
                 entry = decode_entry(raw)
@@ -349,7 +364,7 @@ class EntryStore:
                         jobs.append((early, start([(e.payload.author, e.raw) for e in early])))
                         early = []
         if early:
-            jobs.append((early, start([(e.payload.author, e.raw) for e in early])))  # type: ignore[misc]
+            jobs.append((early, start([(e.payload.author, e.raw) for e in early])))
 
         report = IngestReport()
         pending: dict[bytes, _Pending] = {}
