@@ -37,9 +37,198 @@ class Note(Body):
     text: Text
 
 
+Key = Annotated[bytes, Meta(min_length=32, max_length=32)]
+Amount = Annotated[int, Meta(gt=0, le=2**62)]
+Reference = Annotated[str, Meta(max_length=200)]
+
+
+class Attest(Body):
+    """A signer of `enterprise` attests that `person` works there (rule 2)."""
+
+    enterprise: Key
+    person: Key
+
+
+class Accept(Body):
+    """The person accepts the attestation (`attestation` is its entry id) and asks to join."""
+
+    attestation: Key
+
+
+class Leave(Body):
+    """A member leaves the commune; the share is lost, nothing is paid for it (rule 3)."""
+
+
+class RegisterInvestor(Body):
+    """The author registers as an outside investor: may hold bonds, no vote, no dividend (rule 4)."""
+
+    name: Name
+
+
+class Transfer(Body):
+    """Pay `amount` minor units from the author's own account to a participant or an enterprise."""
+
+    to: Key
+    amount: Amount
+    memo: Reference = ""
+
+
+class EnterpriseTransfer(Body):
+    """A signer of `enterprise` asks to pay from the enterprise's account; takes effect when
+    `k` of its signers stand behind it (this entry and `Approve` entries that name it)."""
+
+    enterprise: Key
+    to: Key
+    amount: Amount
+    memo: Reference = ""
+
+
+class Approve(Body):
+    """A signer stands behind an enterprise transfer (`spend` is that entry's id)."""
+
+    spend: Key
+
+
+class Deposit(Body):
+    """Notice that the author sent `amount` to the commune's bank for `account` (their own or
+    an enterprise they sign for); it becomes a credit when a steward confirms it (rule 22)."""
+
+    account: Key
+    amount: Amount
+    reference: Reference = ""
+
+
+class ConfirmDeposit(Body):
+    """A steward confirms that money arrived in the bank: `deposit` is the notice's entry id."""
+
+    deposit: Key
+    amount: Amount
+
+
+class Withdraw(Body):
+    """Ask to be paid `amount` from one's own account to a bank account (`payee` as written)."""
+
+    amount: Amount
+    payee: Reference
+
+
+class ConfirmPayment(Body):
+    """A steward confirms that the bank paid the withdrawal `withdrawal` (its entry id)."""
+
+    withdrawal: Key
+    reference: Reference = ""
+
+
+class RegisterEnterpriseMotion(
+    msgspec.Struct, array_like=True, frozen=True, forbid_unknown_fields=True, tag="register_enterprise"
+):
+    name: Name
+    signers: Annotated[tuple[Key, ...], Meta(min_length=1, max_length=64)]
+    k: Annotated[int, Meta(ge=1, le=64)]
+
+
+class ExpelEnterpriseMotion(
+    msgspec.Struct, array_like=True, frozen=True, forbid_unknown_fields=True, tag="expel_enterprise"
+):
+    enterprise: Key
+
+
+class ChangeCharterMotion(
+    msgspec.Struct, array_like=True, frozen=True, forbid_unknown_fields=True, tag="change_charter"
+):
+    parameter: Annotated[str, Meta(min_length=1, max_length=64)]
+    value: Annotated[str, Meta(min_length=1, max_length=64)]
+
+
+class ElectStewardMotion(msgspec.Struct, array_like=True, frozen=True, forbid_unknown_fields=True, tag="elect_steward"):
+    steward: Key
+
+
+class RecallStewardMotion(
+    msgspec.Struct, array_like=True, frozen=True, forbid_unknown_fields=True, tag="recall_steward"
+):
+    steward: Key
+    successor: Key
+
+
+class AppealAdmissionMotion(
+    msgspec.Struct, array_like=True, frozen=True, forbid_unknown_fields=True, tag="appeal_admission"
+):
+    attestation: Key
+
+
+class DissolveMotion(msgspec.Struct, array_like=True, frozen=True, forbid_unknown_fields=True, tag="dissolve"):
+    pass
+
+
+class MergeMotion(msgspec.Struct, array_like=True, frozen=True, forbid_unknown_fields=True, tag="merge"):
+    other_commune: Key
+
+
+Motion = (
+    RegisterEnterpriseMotion
+    | ExpelEnterpriseMotion
+    | ChangeCharterMotion
+    | ElectStewardMotion
+    | RecallStewardMotion
+    | AppealAdmissionMotion
+    | DissolveMotion
+    | MergeMotion
+)
+
+#: The topic of each motion, for delegation per topic (rule 21).
+MOTION_TOPIC: dict[type, str] = {
+    RegisterEnterpriseMotion: "enterprises",
+    ExpelEnterpriseMotion: "enterprises",
+    ChangeCharterMotion: "charter",
+    ElectStewardMotion: "stewards",
+    RecallStewardMotion: "stewards",
+    AppealAdmissionMotion: "admissions",
+    DissolveMotion: "constitution",
+    MergeMotion: "constitution",
+}
+TOPICS = frozenset(MOTION_TOPIC.values()) | {"all"}
+
+
+class Propose(Body):
+    """A member puts a motion to the vote, open until `deadline_ms` (rule 20)."""
+
+    motion: Motion
+    deadline_ms: Annotated[int, Meta(ge=0, le=2**63 - 1)]
+    text: Text = ""
+
+
+class Vote(Body):
+    """A member's vote on `proposal` (its entry id): "yes", "no" or "abstain". One per member."""
+
+    proposal: Key
+    choice: Annotated[str, Meta(pattern="^(yes|no|abstain)$")]
+
+
+class Delegate(Body):
+    """Delegate one's vote on `topic` to `to`; `to` empty revokes it (rule 21)."""
+
+    topic: Annotated[str, Meta(min_length=1, max_length=32)]
+    to: Annotated[bytes, Meta(max_length=32)] = b""
+
+
 KINDS: dict[str, type[Body]] = {
     "profile": Profile,
     "note": Note,
+    "attest": Attest,
+    "accept": Accept,
+    "leave": Leave,
+    "register_investor": RegisterInvestor,
+    "transfer": Transfer,
+    "enterprise_transfer": EnterpriseTransfer,
+    "approve": Approve,
+    "deposit": Deposit,
+    "confirm_deposit": ConfirmDeposit,
+    "withdraw": Withdraw,
+    "confirm_payment": ConfirmPayment,
+    "propose": Propose,
+    "vote": Vote,
+    "delegate": Delegate,
 }
 
 KIND_OF: dict[type[Body], str] = {cls: kind for kind, cls in KINDS.items()}

@@ -1,0 +1,1 @@
+"""The commune chain: genesis, blocks, their certificates, building and checking them."""

@@ -1,0 +1,188 @@
+"""Effects: what a block does to the commune's state, as data.
+
+The rules compute effects; the state applies them. A block carries its effects so that anyone
+can read what it did; every node recomputes them and refuses a block whose effects differ.
+Each effect is a tagged, array-encoded Struct, so a block's effects have one canonical encoding.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import msgspec
+from msgspec import Meta
+
+Key = Annotated[bytes, Meta(min_length=32, max_length=32)]
+
+
+class _Effect(msgspec.Struct, array_like=True, frozen=True, forbid_unknown_fields=True, gc=False):
+    pass
+
+
+class Posting(msgspec.Struct, array_like=True, frozen=True, gc=False):
+    """One line of a transaction: `amount` minor units, debit-positive (see rules.accounts)."""
+
+    account: str
+    amount: int
+
+
+class Post(_Effect, tag="post"):
+    """A balanced transaction: its postings sum to zero."""
+
+    postings: tuple[Posting, ...]
+    memo: str
+
+
+class Refuse(_Effect, tag="refuse"):
+    """The entry (author, seq) is taken in and does nothing, for `reason`."""
+
+    author: Key
+    seq: int
+    reason: str
+
+
+class Freeze(_Effect, tag="freeze"):
+    """A fork or bad-link proof freezes `author`'s feed from `seq` on."""
+
+    author: Key
+    seq: int
+
+
+class RecordAttestation(_Effect, tag="attestation"):
+    id: Key
+    enterprise: Key
+    person: Key
+    attester: Key
+
+
+class Admit(_Effect, tag="admit"):
+    """`person` becomes a member through `enterprise`'s attestation (rules 1-2)."""
+
+    person: Key
+    enterprise: Key
+    probation_until_ms: int
+
+
+class Depart(_Effect, tag="depart"):
+    """A member leaves (rule 3): no share, no vote, no dividend; their account stays theirs."""
+
+    person: Key
+
+
+class RegisterInvestor(_Effect, tag="investor"):
+    person: Key
+    name: str
+
+
+class RegisterEnterprise(_Effect, tag="enterprise"):
+    enterprise: Key
+    name: str
+    signers: tuple[Key, ...]
+    k: int
+
+
+class ExpelEnterprise(_Effect, tag="expel"):
+    enterprise: Key
+
+
+class OpenPending(_Effect, tag="pending"):
+    """A deposit notice or a withdrawal, waiting for the steward to confirm the bank's side."""
+
+    id: Key
+    kind: str
+    account: str
+    amount: int
+
+
+class ClosePending(_Effect, tag="pending_closed"):
+    id: Key
+
+
+class OpenSpend(_Effect, tag="spend"):
+    """An enterprise transfer waiting for `k` of the enterprise's signers."""
+
+    id: Key
+    enterprise: Key
+    to: str
+    amount: int
+    signer: Key
+
+
+class ApproveSpend(_Effect, tag="approve"):
+    id: Key
+    signer: Key
+
+
+class CloseSpend(_Effect, tag="spend_closed"):
+    id: Key
+    outcome: str
+
+
+class OpenProposal(_Effect, tag="proposal"):
+    id: Key
+    proposer: Key
+    topic: str
+    motion: bytes
+    deadline_ms: int
+    electorate: int
+    needed: int
+
+
+class RecordVote(_Effect, tag="vote"):
+    proposal: Key
+    voter: Key
+    choice: str
+
+
+class SetDelegation(_Effect, tag="delegation"):
+    delegator: Key
+    topic: str
+    to: bytes
+
+
+class CloseProposal(_Effect, tag="proposal_closed"):
+    """The proposal passed (its yes votes reached `needed`) or expired at its deadline."""
+
+    id: Key
+    outcome: str
+    yes: int
+    no: int
+
+
+class SetCharter(_Effect, tag="charter"):
+    parameter: str
+    value: str
+
+
+class SetStewards(_Effect, tag="stewards"):
+    stewards: tuple[Key, ...]
+
+
+class SetStatus(_Effect, tag="status"):
+    status: str
+    detail: bytes
+
+
+Effect = (
+    Post
+    | Refuse
+    | Freeze
+    | RecordAttestation
+    | Admit
+    | Depart
+    | RegisterInvestor
+    | RegisterEnterprise
+    | ExpelEnterprise
+    | OpenPending
+    | ClosePending
+    | OpenSpend
+    | ApproveSpend
+    | CloseSpend
+    | OpenProposal
+    | RecordVote
+    | SetDelegation
+    | CloseProposal
+    | SetCharter
+    | SetStewards
+    | SetStatus
+)

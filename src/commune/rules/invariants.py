@@ -1,0 +1,43 @@
+"""What must hold after every block, whatever happened: checked by tests after each block.
+
+- the ledger balances: all balances (debit-positive) sum to zero;
+- the bank holds every claim plus the commune's own funds (rule 22), stated the way a
+  treasurer reads it;
+- no account is below its limit: nobody's and no enterprise's claim is negative, the bank is
+  not overdrawn, and what `withdrawals` owes is exactly the withdrawals awaiting payment.
+"""
+
+from __future__ import annotations
+
+from commune.rules import accounts
+from commune.rules.model import CommuneState
+
+
+def bank_equation(state: CommuneState) -> tuple[int, int, int]:
+    """(bank, claims, own funds) as a treasurer reads them: bank = claims + own funds."""
+    balances = state.tables["balances"]
+    bank = balances.get(accounts.BANK, 0)
+    claims = sum(accounts.claim(v) for a, v in balances.items() if accounts.is_claim(a))
+    own = sum(accounts.claim(balances.get(a, 0)) for a in accounts.OWN_FUNDS)
+    return bank, claims, own
+
+
+def violations(state: CommuneState) -> list[str]:
+    """Every invariant that does not hold, in words (empty when all hold)."""
+    found = []
+    balances = state.tables["balances"]
+    total = sum(balances.values())
+    if total != 0:
+        found.append(f"the ledger does not balance: balances sum to {total}")
+    bank, claims, own = bank_equation(state)
+    if bank != claims + own:
+        found.append(f"bank {bank} != claims {claims} + own funds {own}")
+    if bank < 0:
+        found.append(f"the bank is overdrawn: {bank}")
+    for account, value in balances.items():
+        if accounts.is_claim(account) and accounts.claim(value) < 0:
+            found.append(f"{account} is below zero: {accounts.claim(value)}")
+    owed = sum(p.amount for p in state.tables["pending"].values() if p.kind == "withdrawal")
+    if accounts.claim(balances.get(accounts.WITHDRAWALS, 0)) != owed:
+        found.append(f"withdrawals owed {accounts.claim(balances.get(accounts.WITHDRAWALS, 0))} != pending {owed}")
+    return found

@@ -1,0 +1,96 @@
+"""Money moving between accounts: transfers (rule 23) and enterprise spends (rule 6).
+
+A person's spend is decided by their own feed and the chain prefix it names (DESIGN 3.1): what
+the blocks up to its `chain_ref` credited them, less what their own earlier entries spent. No
+concurrent entry can change that, so every node decides it alike in any order, and an account
+is never overdrawn (the chain debits a person only by taking in their own entries, in order).
+An enterprise's account is spent by k of its signers; those spends take effect in chain order,
+and one that would overdraw is refused when the block takes it in.
+"""
+
+from __future__ import annotations
+
+from commune.log.bodies import Approve, EnterpriseTransfer, Transfer
+from commune.log.entry import Entry
+from commune.rules import accounts
+from commune.rules.effects import ApproveSpend, CloseSpend, Effect, OpenSpend, Post, Posting
+from commune.rules.membership import require_signer
+from commune.rules.model import CommuneState
+from commune.rules.refusal import RuleReason, RuleRefused
+
+
+def available(state: CommuneState, participant: bytes, chain_height: int) -> int:
+    """What `participant` may spend in an entry naming the block at `chain_height`."""
+    return state.credits_through(participant, chain_height) - state.debits(participant)
+
+
+def require_available(state: CommuneState, entry: Entry, amount: int, chain_height: int) -> None:
+    if not state.is_participant(entry.author):
+        raise RuleRefused(RuleReason.NOT_A_PARTICIPANT)
+    have = available(state, entry.author, chain_height)
+    if have < amount:
+        raise RuleRefused(RuleReason.OVERDRAFT, f"{amount} asked, {max(have, 0)} available")
+
+
+def payee_account(state: CommuneState, to: bytes) -> str:
+    if state.is_participant(to):
+        return accounts.participant_account(to)
+    ent = state.enterprise(to)
+    if ent is not None and ent.active:
+        return accounts.enterprise_account(to)
+    raise RuleRefused(RuleReason.UNKNOWN_PAYEE, to.hex()[:12])
+
+
+def move(payer: str, payee: str, amount: int, memo: str) -> Post:
+    """Pay `amount` from the claim `payer` to the claim `payee`."""
+    return Post((Posting(payer, amount), Posting(payee, -amount)), memo)
+
+
+def transfer(state: CommuneState, entry: Entry, body: Transfer, chain_height: int) -> list[Effect]:
+    require_available(state, entry, body.amount, chain_height)
+    payee = payee_account(state, body.to)
+    payer = accounts.participant_account(entry.author)
+    if payee == payer:
+        raise RuleRefused(RuleReason.SELF_TRANSFER)
+    return [move(payer, payee, body.amount, body.memo)]
+
+
+def _pay_from_enterprise(state: CommuneState, enterprise: bytes, to: str, amount: int, memo: str) -> Post:
+    payer = accounts.enterprise_account(enterprise)
+    have = state.claim(payer)
+    if have < amount:
+        raise RuleRefused(RuleReason.OVERDRAFT, f"{amount} asked, {max(have, 0)} in the enterprise's account")
+    return move(payer, to, amount, memo)
+
+
+def enterprise_transfer(state: CommuneState, entry: Entry, body: EnterpriseTransfer) -> list[Effect]:
+    require_signer(state, body.enterprise, entry.author)
+    payee = payee_account(state, body.to)
+    if payee == accounts.enterprise_account(body.enterprise):
+        raise RuleRefused(RuleReason.SELF_TRANSFER)
+    ent = state.enterprise(body.enterprise)
+    assert ent is not None
+    if ent.k <= 1:
+        return [_pay_from_enterprise(state, body.enterprise, payee, body.amount, body.memo)]
+    return [OpenSpend(entry.id, body.enterprise, payee, body.amount, entry.author)]
+
+
+def approve(state: CommuneState, entry: Entry, body: Approve) -> list[Effect]:
+    spend = state.tables["spends"].get(body.spend)
+    if spend is None:
+        raise RuleRefused(RuleReason.UNKNOWN_SPEND)
+    require_signer(state, spend.enterprise, entry.author)
+    if entry.author in spend.approvers:
+        raise RuleRefused(RuleReason.ALREADY_APPROVED)
+    effects: list[Effect] = [ApproveSpend(body.spend, entry.author)]
+    ent = state.enterprise(spend.enterprise)
+    assert ent is not None
+    if len(spend.approvers) + 1 >= ent.k:
+        try:
+            effects.append(
+                _pay_from_enterprise(state, spend.enterprise, spend.payee, spend.amount, "enterprise transfer")
+            )
+            effects.append(CloseSpend(body.spend, "paid"))
+        except RuleRefused as refused:
+            effects.append(CloseSpend(body.spend, refused.reason))
+    return effects

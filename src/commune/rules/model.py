@@ -1,0 +1,466 @@
+"""The commune's derived state, in memory: named tables of rows, changed only by effects.
+
+`CommuneState` is what the rules read and what effects change. Every change goes through
+`apply`, which journals the old value, so a block that turns out wrong is rolled back exactly
+(`rollback`) and a good one is kept (`commit`); the journal also tells the state layer which
+rows to write to SQLite. Rows are msgspec Structs or plain ints/strings/bytes, so the state has
+one canonical encoding, and its digest is the same on every node.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+import msgspec
+
+from commune.core.encoding import encode
+from commune.rules import accounts
+from commune.rules.charter import Charter
+from commune.rules.effects import (
+    Admit,
+    ApproveSpend,
+    ClosePending,
+    CloseProposal,
+    CloseSpend,
+    Depart,
+    Effect,
+    ExpelEnterprise,
+    Freeze,
+    OpenPending,
+    OpenProposal,
+    OpenSpend,
+    Post,
+    RecordAttestation,
+    RecordVote,
+    Refuse,
+    RegisterEnterprise,
+    RegisterInvestor,
+    SetCharter,
+    SetDelegation,
+    SetStatus,
+    SetStewards,
+)
+
+
+class Row(msgspec.Struct, array_like=True, frozen=True, gc=False):
+    pass
+
+
+class Member(Row):
+    enterprise: bytes
+    admitted_height: int
+    #: The state's event counter when admitted/left (orders events within one block).
+    admitted_tick: int
+    probation_until_ms: int
+    left_tick: int = 0
+
+    @property
+    def current(self) -> bool:
+        return self.left_tick == 0
+
+
+class Investor(Row):
+    name: str
+    registered_height: int
+
+
+class Enterprise(Row):
+    name: str
+    signers: tuple[bytes, ...]
+    k: int
+    registered_height: int
+    expelled_height: int = 0
+
+    @property
+    def active(self) -> bool:
+        return self.expelled_height == 0
+
+
+class Attestation(Row):
+    enterprise: bytes
+    person: bytes
+    attester: bytes
+    height: int
+
+
+class Pending(Row):
+    kind: str  # "deposit" | "withdrawal"
+    account: str
+    amount: int
+    height: int
+
+
+class Spend(Row):
+    enterprise: bytes
+    payee: str
+    amount: int
+    approvers: tuple[bytes, ...]
+    height: int
+
+
+class Proposal(Row):
+    proposer: bytes
+    topic: str
+    motion: bytes
+    opened_height: int
+    opened_tick: int
+    opened_ms: int
+    deadline_ms: int
+    electorate: int
+    needed: int
+    status: str = "open"  # "open" | "passed" | "expired"
+    direct_yes: int = 0
+    direct_no: int = 0
+    #: The totals, delegated votes included, when it closed.
+    yes: int = 0
+    no: int = 0
+    closed_height: int = 0
+
+
+class BlockInfo(Row):
+    height: int
+    time_ms: int
+
+
+#: Every table of the state: name -> (key kind, row type). Keys are bytes, str or tuples of them.
+TABLES: dict[str, type] = {
+    "members": Member,
+    "investors": Investor,
+    "enterprises": Enterprise,
+    "balances": int,
+    "credits": int,  # (participant, height) -> cumulative credits up to that height
+    "debits": int,  # participant -> cumulative debits by their own entries
+    "included": int,  # author -> last seq taken into the chain
+    "frozen": int,  # author -> first frozen seq
+    "attestations": Attestation,
+    "pending": Pending,
+    "spends": Spend,
+    "proposals": Proposal,
+    "votes": str,  # (proposal, voter) -> choice
+    "delegations": bytes,  # (delegator, topic) -> delegate
+    "blocks": BlockInfo,  # block id -> height, time
+    "meta": Any,  # name -> value
+}
+
+_MISSING = object()
+
+
+class CommuneState:
+    """All tables, the journal of changes since the last commit, and the index of credits."""
+
+    def __init__(self) -> None:
+        self.tables: dict[str, dict[Any, Any]] = {name: {} for name in TABLES}
+        self._journal: list[tuple[str, Any, Any]] = []
+        self._credit_heights: dict[bytes, list[int]] = {}
+
+    # -- meta ------------------------------------------------------------------------------
+
+    def meta(self, name: str, default: Any = None) -> Any:
+        return self.tables["meta"].get(name, default)
+
+    @property
+    def height(self) -> int:
+        return self.meta("height", -1)
+
+    @property
+    def time_ms(self) -> int:
+        return self.meta("time_ms", 0)
+
+    @property
+    def block_id(self) -> bytes:
+        return self.meta("block_id", b"")
+
+    @property
+    def commune(self) -> bytes:
+        return self.meta("commune", b"")
+
+    @property
+    def charter(self) -> Charter:
+        return msgspec.msgpack.decode(self.meta("charter"), type=Charter)
+
+    @property
+    def stewards(self) -> tuple[bytes, ...]:
+        return tuple(self.meta("stewards", ()))
+
+    @property
+    def status(self) -> str:
+        return self.meta("status", "active")
+
+    @property
+    def tick(self) -> int:
+        return self.meta("tick", 0)
+
+    # -- the journal -----------------------------------------------------------------------
+
+    def set(self, table: str, key: Any, value: Any) -> None:
+        rows = self.tables[table]
+        self._journal.append((table, key, rows.get(key, _MISSING)))
+        rows[key] = value
+        if table == "credits":
+            heights = self._credit_heights.setdefault(key[0], [])
+            if not heights or heights[-1] != key[1]:
+                bisect.insort(heights, key[1])
+
+    def delete(self, table: str, key: Any) -> None:
+        rows = self.tables[table]
+        if key in rows:
+            self._journal.append((table, key, rows.pop(key)))
+            if table == "credits":
+                self._credit_heights[key[0]].remove(key[1])
+
+    def commit_pending(self) -> set[tuple[str, Any]]:
+        """The (table, key) pairs changed since the last commit (to write them out)."""
+        return {(table, key) for table, key, _ in self._journal}
+
+    def commit(self) -> set[tuple[str, Any]]:
+        """Keep every change since the last commit; return the (table, key) pairs changed."""
+        changed = self.commit_pending()
+        self._journal.clear()
+        return changed
+
+    def rollback(self) -> None:
+        """Undo every change since the last commit, newest first."""
+        while self._journal:
+            table, key, old = self._journal.pop()
+            rows = self.tables[table]
+            if old is _MISSING:
+                rows.pop(key, None)
+                if table == "credits":
+                    self._credit_heights[key[0]].remove(key[1])
+            else:
+                if table == "credits" and key not in rows:
+                    bisect.insort(self._credit_heights.setdefault(key[0], []), key[1])
+                rows[key] = old
+
+    def load(self, table: str, rows: Iterable[tuple[Any, Any]]) -> None:
+        """Fill a table from stored rows (a restart), outside the journal."""
+        target = self.tables[table]
+        for key, value in rows:
+            target[key] = value
+            if table == "credits":
+                self._credit_heights.setdefault(key[0], []).append(key[1])
+        if table == "credits":
+            for heights in self._credit_heights.values():
+                heights.sort()
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def balance(self, account: str) -> int:
+        return self.tables["balances"].get(account, 0)
+
+    def claim(self, account: str) -> int:
+        return accounts.claim(self.balance(account))
+
+    def credits_through(self, participant: bytes, height: int) -> int:
+        """Everything credited to `participant`'s account by blocks up to `height`."""
+        heights = self._credit_heights.get(participant)
+        if not heights:
+            return 0
+        i = bisect.bisect_right(heights, height)
+        return self.tables["credits"][(participant, heights[i - 1])] if i else 0
+
+    def debits(self, participant: bytes) -> int:
+        return self.tables["debits"].get(participant, 0)
+
+    def member(self, key: bytes) -> Member | None:
+        return self.tables["members"].get(key)
+
+    def is_member(self, key: bytes) -> bool:
+        m = self.tables["members"].get(key)
+        return m is not None and m.current
+
+    def is_voting_member(self, key: bytes, at_ms: int | None = None) -> bool:
+        m = self.tables["members"].get(key)
+        return m is not None and m.current and m.probation_until_ms <= (self.time_ms if at_ms is None else at_ms)
+
+    def is_participant(self, key: bytes) -> bool:
+        """Has an account: a member (present or past) or a registered investor."""
+        return key in self.tables["members"] or key in self.tables["investors"]
+
+    def enterprise(self, enterprise: bytes) -> Enterprise | None:
+        return self.tables["enterprises"].get(enterprise)
+
+    def voting_members(self) -> Iterator[bytes]:
+        now = self.time_ms
+        for key, m in self.tables["members"].items():
+            if m.current and m.probation_until_ms <= now:
+                yield key
+
+    # -- applying effects ------------------------------------------------------------------
+
+    def next_tick(self) -> int:
+        tick = self.tick + 1
+        self.set("meta", "tick", tick)
+        return tick
+
+    def apply(self, effect: Effect) -> None:
+        """Change the state as `effect` says. Effects come from the rules, which checked them."""
+        handler = _HANDLERS[type(effect)]
+        handler(self, effect)
+
+    def apply_all(self, effects: Iterable[Effect]) -> None:
+        for effect in effects:
+            self.apply(effect)
+
+    def digest_rows(self) -> Iterator[tuple[str, list[tuple[Any, Any]]]]:
+        """Each table's rows in key order, for the state digest."""
+        for name in TABLES:
+            yield name, sorted(self.tables[name].items())
+
+
+def _post(state: CommuneState, e: Post) -> None:
+    if sum(p.amount for p in e.postings) != 0:
+        raise ValueError(f"unbalanced transaction: {e}")
+    height = state.height
+    for p in e.postings:
+        state.set("balances", p.account, state.balance(p.account) + p.amount)
+        who = accounts.participant_of(p.account)
+        if who is None:
+            continue
+        if p.amount < 0:  # a credit to their claim
+            before = state.credits_through(who, height)
+            state.set("credits", (who, height), before - p.amount)
+        elif p.amount > 0:
+            state.set("debits", who, state.debits(who) + p.amount)
+
+
+def _refuse(state: CommuneState, e: Refuse) -> None:
+    pass  # the entry is taken in and does nothing; the block keeps the reason
+
+
+def _freeze(state: CommuneState, e: Freeze) -> None:
+    current = state.tables["frozen"].get(e.author)
+    if current is None or e.seq < current:
+        state.set("frozen", e.author, e.seq)
+
+
+def _attestation(state: CommuneState, e: RecordAttestation) -> None:
+    state.set("attestations", e.id, Attestation(e.enterprise, e.person, e.attester, state.height))
+
+
+def _admit(state: CommuneState, e: Admit) -> None:
+    state.set("members", e.person, Member(e.enterprise, state.height, state.next_tick(), e.probation_until_ms))
+
+
+def _depart(state: CommuneState, e: Depart) -> None:
+    m = state.tables["members"][e.person]
+    state.set("members", e.person, msgspec.structs.replace(m, left_tick=state.next_tick()))
+
+
+def _investor(state: CommuneState, e: RegisterInvestor) -> None:
+    state.set("investors", e.person, Investor(e.name, state.height))
+
+
+def _enterprise(state: CommuneState, e: RegisterEnterprise) -> None:
+    state.set("enterprises", e.enterprise, Enterprise(e.name, e.signers, e.k, state.height))
+
+
+def _expel(state: CommuneState, e: ExpelEnterprise) -> None:
+    ent = state.tables["enterprises"][e.enterprise]
+    state.set("enterprises", e.enterprise, msgspec.structs.replace(ent, expelled_height=state.height))
+
+
+def _pending(state: CommuneState, e: OpenPending) -> None:
+    state.set("pending", e.id, Pending(e.kind, e.account, e.amount, state.height))
+
+
+def _pending_closed(state: CommuneState, e: ClosePending) -> None:
+    state.delete("pending", e.id)
+
+
+def _spend(state: CommuneState, e: OpenSpend) -> None:
+    state.set("spends", e.id, Spend(e.enterprise, e.to, e.amount, (e.signer,), state.height))
+
+
+def _approve(state: CommuneState, e: ApproveSpend) -> None:
+    s = state.tables["spends"][e.id]
+    state.set("spends", e.id, msgspec.structs.replace(s, approvers=(*s.approvers, e.signer)))
+
+
+def _spend_closed(state: CommuneState, e: CloseSpend) -> None:
+    state.delete("spends", e.id)
+
+
+def _proposal(state: CommuneState, e: OpenProposal) -> None:
+    state.set(
+        "proposals",
+        e.id,
+        Proposal(
+            e.proposer,
+            e.topic,
+            e.motion,
+            state.height,
+            state.next_tick(),
+            state.time_ms,
+            e.deadline_ms,
+            e.electorate,
+            e.needed,
+        ),
+    )
+
+
+def _vote(state: CommuneState, e: RecordVote) -> None:
+    state.set("votes", (e.proposal, e.voter), e.choice)
+    p = state.tables["proposals"][e.proposal]
+    state.set(
+        "proposals",
+        e.proposal,
+        msgspec.structs.replace(
+            p, direct_yes=p.direct_yes + (e.choice == "yes"), direct_no=p.direct_no + (e.choice == "no")
+        ),
+    )
+
+
+def _delegation(state: CommuneState, e: SetDelegation) -> None:
+    if e.to:
+        state.set("delegations", (e.delegator, e.topic), e.to)
+    else:
+        state.delete("delegations", (e.delegator, e.topic))
+
+
+def _proposal_closed(state: CommuneState, e: CloseProposal) -> None:
+    p = state.tables["proposals"][e.id]
+    state.set(
+        "proposals",
+        e.id,
+        msgspec.structs.replace(p, status=e.outcome, yes=e.yes, no=e.no, closed_height=state.height),
+    )
+
+
+def _charter(state: CommuneState, e: SetCharter) -> None:
+    state.set("meta", "charter", encode(state.charter.with_change(e.parameter, e.value)))
+
+
+def _stewards(state: CommuneState, e: SetStewards) -> None:
+    state.set("meta", "stewards", list(e.stewards))
+
+
+def _status(state: CommuneState, e: SetStatus) -> None:
+    state.set("meta", "status", e.status)
+
+
+_HANDLERS = {
+    Post: _post,
+    Refuse: _refuse,
+    Freeze: _freeze,
+    RecordAttestation: _attestation,
+    Admit: _admit,
+    Depart: _depart,
+    RegisterInvestor: _investor,
+    RegisterEnterprise: _enterprise,
+    ExpelEnterprise: _expel,
+    OpenPending: _pending,
+    ClosePending: _pending_closed,
+    OpenSpend: _spend,
+    ApproveSpend: _approve,
+    CloseSpend: _spend_closed,
+    OpenProposal: _proposal,
+    RecordVote: _vote,
+    SetDelegation: _delegation,
+    CloseProposal: _proposal_closed,
+    SetCharter: _charter,
+    SetStewards: _stewards,
+    SetStatus: _status,
+}

@@ -1,0 +1,1 @@
+"""Simulations and scenarios that drive real stores, rules and chains."""
