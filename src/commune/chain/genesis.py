@@ -41,7 +41,7 @@ class Genesis(msgspec.Struct, array_like=True, frozen=True, forbid_unknown_field
     version: int
     charter: Charter
     time_ms: Annotated[int, Meta(ge=0, le=2**63 - 1)]
-    founders: Annotated[tuple[Founder, ...], Meta(min_length=1, max_length=1000)]
+    founders: Annotated[tuple[Founder, ...], Meta(min_length=1, max_length=100_000)]
     enterprises: Annotated[tuple[FoundingEnterprise, ...], Meta(max_length=1000)]
     stewards: Annotated[tuple[Key, ...], Meta(min_length=1, max_length=1)]
 

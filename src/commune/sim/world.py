@@ -46,11 +46,14 @@ class SimNode:
 
 
 class World:
-    """A commune founded by `founders` (names), with `enterprises` (name -> signer names)."""
+    """A commune founded by `founders` (names), with `enterprises` (name -> signer names).
+
+    Each node keeps its stores under `directory`/<node name>, or in memory if `directory` is None.
+    """
 
     def __init__(
         self,
-        directory: str | Path,
+        directory: str | Path | None,
         founders: list[str],
         *,
         enterprises: dict[str, list[str]] | None = None,
@@ -59,7 +62,7 @@ class World:
         clock: Clock | None = None,
         nodes: list[str] | None = None,
     ) -> None:
-        self.directory = Path(directory)
+        self.directory = Path(directory) if directory is not None else None
         self.clock = clock or ManualClock(START_MS)
         self.keys: dict[str, SecretKey] = {}
         for name in founders:
@@ -91,12 +94,17 @@ class World:
         return self.key(name).public
 
     def add_node(self, name: str) -> SimNode:
-        path = self.directory / name
-        path.mkdir(parents=True, exist_ok=True)
+        if self.directory is None:  # in memory: for thousands of quick schedules
+            entries_path: str | Path = ":memory:"
+            state_path: str | Path = ":memory:"
+        else:
+            path = self.directory / name
+            path.mkdir(parents=True, exist_ok=True)
+            entries_path, state_path = path / "entries.sqlite", path / "state.sqlite"
         node = SimNode(
             name,
-            EntryStore(path / "entries.sqlite", self.commune, clock=self.clock),
-            StateStore(path / "state.sqlite", self.genesis),
+            EntryStore(entries_path, self.commune, clock=self.clock),
+            StateStore(state_path, self.genesis),
         )
         self.nodes[name] = node
         return node
