@@ -126,8 +126,9 @@ class World:
         sim = self.nodes[node or self.steward]
         return sim.state.propose_block(self.key(self.steward), sim.entries, self.clock.now_ms())
 
-    def sync(self, source: str, target: str) -> int:
-        """Copy to `target` the entries and blocks `source` holds and it lacks; apply the blocks."""
+    def sync(self, source: str, target: str, *, blocks: bool = True) -> int:
+        """Copy to `target` the entries (and blocks, unless told not to) `source` holds and it
+        lacks; apply the blocks. Returns how many entries were stored."""
         src, dst = self.nodes[source], self.nodes[target]
         moved = 0
         have = dst.entries.frontier()
@@ -142,7 +143,7 @@ class World:
                 after += len(raws)
         for proof in src.entries.fork_proofs() + src.entries.bad_link_proofs():
             dst.entries.add_proof(proof)
-        for raw in src.state.blocks_after(dst.state.height, limit=10_000):
+        for raw in src.state.blocks_after(dst.state.height, limit=10_000) if blocks else ():
             try:
                 dst.state.apply_block(raw, dst.entries)
             except BlockPending:
