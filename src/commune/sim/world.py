@@ -20,6 +20,7 @@ from commune.core.keys import SecretKey
 from commune.log.bodies import Body
 from commune.log.entry import Entry
 from commune.log.feed import FeedWriter
+from commune.log.refusal import Reason, Refused
 from commune.log.store import EntryStore
 from commune.rules.charter import Charter
 from commune.state.store import StateStore
@@ -131,16 +132,30 @@ class World:
         lacks; apply the blocks. Returns how many entries were stored."""
         src, dst = self.nodes[source], self.nodes[target]
         moved = 0
-        have = dst.entries.frontier()
-        for author, last in src.entries.frontier().items():
-            after = have.get(author, 0)
-            while after < last:
-                raws = src.entries.raws_after(author, after, limit=1000)
-                if not raws:
-                    break
-                report = dst.entries.ingest(raws)
-                moved += len(report.stored)
-                after += len(raws)
+        # Feeds refer to each other (a confirmation names a deposit): a feed whose next entry
+        # refers to one not yet held waits for the next round.
+        progress = True
+        while progress:
+            progress = False
+            have = dst.entries.frontier()
+            for author, last in src.entries.frontier().items():
+                after = have.get(author, 0)
+                while after < last:
+                    raws = src.entries.raws_after(author, after, limit=1000)
+                    try:
+                        stored = len(dst.entries.ingest(raws).stored)
+                    except Refused as refused:
+                        if refused.reason != Reason.MISSING_REF or not refused.index:
+                            if refused.reason == Reason.MISSING_REF:
+                                break
+                            raise
+                        stored = len(dst.entries.ingest(raws[: refused.index]).stored)
+                        moved += stored
+                        progress = progress or stored > 0
+                        break
+                    moved += stored
+                    progress = progress or stored > 0
+                    after += len(raws)
         for proof in src.entries.fork_proofs() + src.entries.bad_link_proofs():
             dst.entries.add_proof(proof)
         for raw in src.state.blocks_after(dst.state.height, limit=10_000) if blocks else ():
