@@ -49,7 +49,7 @@ def _refused_on_peer(w: World, data: bytes | Block, reason: str) -> None:
     peer = w.nodes["peer"].state
     before = (peer.digest(), peer.height)
     with pytest.raises(BlockRefused) as refused:
-        peer.apply_block(data, w.nodes["peer"].entries)
+        peer.apply_block(data, w.nodes["peer"].entries, w.clock.now_ms())
     assert refused.value.reason == reason
     assert (peer.digest(), peer.height) == before
 
@@ -112,6 +112,7 @@ def test_an_unsigned_block(world: World, pending: tuple[Block, Header]) -> None:
         (lambda h, parent_ms: {"parent": bytes(32)}, "wrong_parent"),
         (lambda h, parent_ms: {"commune": bytes(32)}, "wrong_commune"),
         (lambda h, parent_ms: {"time_ms": 0}, "block_time_backwards"),
+        (lambda h, parent_ms: {"time_ms": h.time_ms + 5 * 60_000 + 1}, "block_future_time"),
         (lambda h, parent_ms: {"time_ms": parent_ms}, "entry_after_block"),
         (lambda h, parent_ms: {"entries": (*h.entries, h.entries[-1])}, "entry_out_of_order"),
         (lambda h, parent_ms: {"proofs": (ProofRef("fork", b"\x92\xc4\x00\xc4\x00"),)}, "bad_proof"),

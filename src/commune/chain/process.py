@@ -30,6 +30,7 @@ from commune.log.badlink import BadLinkProof, decode_bad_link_proof
 from commune.log.entry import Entry
 from commune.log.fork import ForkProof, decode_fork_proof
 from commune.log.refusal import Refused
+from commune.log.verify import MAX_FUTURE_MS
 from commune.rules import engine
 from commune.rules.effects import Effect
 from commune.rules.model import CommuneState
@@ -74,9 +75,13 @@ def _take_in_all(
     return effects
 
 
-def check_block(state: CommuneState, data: bytes | Block, source: EntrySource) -> tuple[Block, Header]:
+def check_block(
+    state: CommuneState, data: bytes | Block, source: EntrySource, now_ms: int | None = None
+) -> tuple[Block, Header]:
     """Check the block that would extend `state`'s chain and apply it (uncommitted).
 
+    `now_ms` is the checking node's clock: a block claiming a time more than MAX_FUTURE_MS
+    ahead of it is refused (its deadlines would close early). Replaying stored blocks omits it.
     Raises BlockRefused (state unchanged) or BlockPending (entries to fetch first).
     """
     if isinstance(data, Block):
@@ -91,6 +96,8 @@ def check_block(state: CommuneState, data: bytes | Block, source: EntrySource) -
         raise BlockRefused(BlockReason.WRONG_PARENT)
     if header.time_ms < state.time_ms:
         raise BlockRefused(BlockReason.BLOCK_TIME_BACKWARDS)
+    if now_ms is not None and header.time_ms > now_ms + MAX_FUTURE_MS:
+        raise BlockRefused(BlockReason.BLOCK_FUTURE_TIME)
     stewards = state.stewards
     for sig in block.signatures:
         if sig.steward not in stewards:

@@ -13,6 +13,7 @@ class BlockReason(StrEnum):
     WRONG_HEIGHT = "wrong_height"
     WRONG_PARENT = "wrong_parent"
     BLOCK_TIME_BACKWARDS = "block_time_backwards"
+    BLOCK_FUTURE_TIME = "block_future_time"
     NOT_STEWARD = "not_steward"
     BAD_BLOCK_SIGNATURE = "bad_block_signature"
     TOO_FEW_SIGNATURES = "too_few_signatures"
@@ -30,6 +31,7 @@ EXPLANATIONS: dict[BlockReason, str] = {
     BlockReason.WRONG_HEIGHT: "the block's height does not follow the chain",
     BlockReason.WRONG_PARENT: "the block does not name the chain's last block as its parent",
     BlockReason.BLOCK_TIME_BACKWARDS: "the block claims an earlier time than its parent",
+    BlockReason.BLOCK_FUTURE_TIME: "the block claims a time too far in this node's future",
     BlockReason.NOT_STEWARD: "the block is signed by a key that is not a steward",
     BlockReason.BAD_BLOCK_SIGNATURE: "a steward signature on the block is not valid",
     BlockReason.TOO_FEW_SIGNATURES: "the block lacks the signatures of enough stewards",

@@ -160,7 +160,7 @@ class World:
             dst.entries.add_proof(proof)
         for raw in src.state.blocks_after(dst.state.height, limit=10_000) if blocks else ():
             try:
-                dst.state.apply_block(raw, dst.entries)
+                dst.state.apply_block(raw, dst.entries, self.clock.now_ms())
             except BlockPending:
                 break
         return moved

@@ -110,9 +110,10 @@ class StateStore:
 
     # -- blocks ----------------------------------------------------------------------------
 
-    def apply_block(self, data: bytes | Block, source: EntrySource) -> Header:
-        """Check the next block and keep it with its state. Refused or pending: nothing changes."""
-        block, header = check_block(self.state, data, source)
+    def apply_block(self, data: bytes | Block, source: EntrySource, now_ms: int | None = None) -> Header:
+        """Check the next block and keep it with its state. Refused or pending: nothing changes.
+        `now_ms`: this node's clock, to refuse a block from too far in the future."""
+        block, header = check_block(self.state, data, source, now_ms)
         self._keep(block, header)
         return header
 
