@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import stat
 import subprocess
 import sys
@@ -30,6 +31,13 @@ def test_demo_runs_and_tells_what_happened(tmp_path: Path) -> None:
         assert f"refused ({reason})" in out
     assert "1 fork(s) proven" in out and "frozen from #3" in out
     assert "1 skipped (feed frozen)" in out
+    # The commune on its chain: a refused overdraft, a vote from probation refused, the proposal
+    # passed, and both nodes at the same height with the same state digest.
+    assert "refused: overdraft" in out and "refused: not_in_electorate" in out
+    assert "the proposal passed; probation is now 30 days" in out
+    assert "bank 700.00 = claims 700.00" in out
+    digests = re.findall(r"node: height (\d+), state digest ([0-9a-f]{16})", out)
+    assert len(digests) == 2 and digests[0] == digests[1]
     assert "Traceback" not in out + result.stderr
     # The keys it made are private to their owner.
     for name in ("ana", "ben"):

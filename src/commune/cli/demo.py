@@ -16,11 +16,27 @@ from rich.table import Table
 from commune.core.clock import ManualClock
 from commune.core.hashing import blake2b256, short_hex
 from commune.core.keyfile import create_key_file, load_key_file
-from commune.log.bodies import Note, Profile
+from commune.core.money import format_amount
+from commune.log.bodies import (
+    Accept,
+    Attest,
+    ChangeCharterMotion,
+    ConfirmDeposit,
+    Deposit,
+    Note,
+    Profile,
+    Propose,
+    Transfer,
+    Vote,
+)
 from commune.log.entry import sign_entry
 from commune.log.feed import FeedWriter
 from commune.log.refusal import Refused
 from commune.log.store import EntryStore
+from commune.rules import accounts
+from commune.rules.charter import DAY_MS
+from commune.rules.invariants import bank_equation
+from commune.sim.world import World
 
 MINUTE_MS = 60_000
 
@@ -135,5 +151,73 @@ def _run(console: Console, root: Path, stack: ExitStack) -> None:
             table.add_row(name, f"{owner} {short_hex(author)}…", str(seq),
                           f"#{frozen[author]}" if author in frozen else "")
     console.print(table)
-    console.print("\nNext: `make test` runs the tests; bench/ingest.py measures ingest speed. "
-                  "See docs/protocol.md for the entry format.")
+    _chain_story(console, root / "commune")
+    console.print("\nNext: `make test` runs the tests; bench/ingest.py and bench/chain.py measure speed. "
+                  "See docs/protocol.md for the entry and block formats.")
+
+
+def _chain_story(console: Console, root: Path) -> None:
+    """Founding a commune, admitting a worker, moving money and deciding, on two nodes: the
+    steward's, which builds blocks, and a member's, which checks every block for itself."""
+    console.rule("[bold]5. A commune on its chain")
+    world = World(root, ["ana", "ben", "cy"], enterprises={"bakery": ["ana"], "workshop": ["ben"]},
+                  steward="ana", nodes=["ana", "ben"])
+    world.home["ben"] = "ben"
+    try:
+        _play(console, world)
+    finally:
+        world.close()
+
+
+def _play(console: Console, w: World) -> None:
+    money = lambda minor: format_amount(minor, "EUR")  # noqa: E731
+    console.print(f"  founded: commune id {short_hex(w.commune)}… (the hash of its genesis block); "
+                  "ana, ben, cy are founders, ana is the steward")
+
+    def settle(what: str) -> None:
+        w.clock.advance(MINUTE_MS)
+        w.sync("ben", "ana")
+        block = w.block()
+        w.sync("ana", "ben")
+        refusals = [e.reason for e in block.decoded().effects if type(e).__name__ == "Refuse"]
+        note = f"; refused: {', '.join(refusals)}" if refusals else ""
+        console.print(f"  block {block.decoded().height}: {what}{note}")
+
+    def act(person: str, body, refs=()):
+        w.clock.advance(1000)
+        return w.act(person, body, refs)
+
+    bakery = w.enterprise_ids["bakery"]
+    att = act("ana", Attest(bakery, w.pub("dee")))
+    settle("ana, a signer of the bakery, attests that dee works there")
+    act("dee", Accept(att.id), (att.id,))
+    settle("dee accepts and is admitted (on probation: no vote for 90 days)")
+    deposits = [act("ana", Deposit(w.pub("ana"), 500_00)), act("ben", Deposit(w.pub("ben"), 200_00))]
+    settle("ana and ben tell the steward they paid 500.00 and 200.00 into the bank")
+    for dep in deposits:
+        act("ana", ConfirmDeposit(dep.id, dep.body.amount), (dep.id,))
+    settle("the steward confirms both deposits from the bank statement")
+    act("ana", Transfer(w.pub("dee"), 120_00, "welcome"))
+    act("ben", Transfer(w.pub("cy"), 250_00, "more than he has"))
+    settle("ana pays dee 120.00; ben tries to pay cy 250.00")
+    prop = act("ben", Propose(ChangeCharterMotion("probation_days", "30"), w.clock.now_ms() + 7 * DAY_MS))
+    settle("ben proposes a 30-day probation (a charter change needs 2 of the 3 voting members)")
+    act("dee", Vote(prop.id, "yes"))
+    act("ana", Vote(prop.id, "yes"))
+    act("cy", Vote(prop.id, "yes"))
+    settle("dee, on probation, tries to vote; ana and cy vote yes")
+    state = w.nodes["ben"].state.state
+    console.print(f"  the proposal {state.tables['proposals'][prop.id].status}; "
+                  f"probation is now {state.charter.probation_days} days")
+
+    table = Table(title="Balances (EUR) as ben's node derives them")
+    table.add_column("account")
+    table.add_column("balance", justify="right")
+    for name in ("ana", "ben", "cy", "dee"):
+        table.add_row(name, money(state.claim(accounts.participant_account(w.pub(name)))))
+    bank, claims, own = bank_equation(state)
+    table.add_row("[bold]bank[/]", money(bank))
+    console.print(table)
+    console.print(f"  bank {money(bank)} = claims {money(claims)} + the commune's own funds {money(own)}")
+    for name, node in w.nodes.items():
+        console.print(f"  {name}'s node: height {node.state.height}, state digest {node.state.digest().hex()[:16]}")
