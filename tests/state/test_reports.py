@@ -220,7 +220,7 @@ def test_statement_of_a_founder(commune: Commune) -> None:
     assert st.pending_deposits == () and st.pending_withdrawals == ()
     carol = commune.pub("carol").hex()[:12]
     assert [(m.height, m.date, m.memo, m.counterparty, m.amount_in, m.amount_out, m.balance) for m in st.movements] == [
-        (4, "2026-01-05", "deposit", "bank", 50_000, 0, 50_000),
+        (4, "2026-01-05", "deposit: SEPA 1", "bank", 50_000, 0, 50_000),
         (5, "2026-01-06", "rent share", carol, 0, 12_050, 37_950),  # 500.00 - 120.50
     ]
     # her deposit for Bakery went to Bakery's account, not hers
@@ -255,7 +255,7 @@ def test_statement_of_a_former_member_and_an_investor(commune: Commune) -> None:
     assert bob.balance == BOB == 15_000  # leaving keeps the account his
     assert [(m.memo, m.amount_in, m.amount_out, m.balance) for m in bob.movements] == [
         ("deposit", 20_000, 0, 20_000),
-        ("withdrawal", 0, 5_000, 15_000),  # paid at 7, but debited when asked, at 5
+        ("withdrawal to DE02 1203 0000 0000 2020 51", 0, 5_000, 15_000),  # paid at 7, but debited when asked, at 5
     ]
     dave = member_statement(commune.store, commune.pub("dave"))
     assert (dave.name, dave.role, dave.investor, dave.admitted_height, dave.probation_until, dave.voting) == (
@@ -325,8 +325,8 @@ def test_ledger_postings(commune: Commune) -> None:
     alice, bob, carol, dave = (p(commune.pub(n)) for n in ("alice", "bob", "carol", "dave"))
     bakery = accounts.enterprise_account(commune.bakery)
     assert book.postings() == [
-        (4, 0, "bank", 50_000, "deposit"),
-        (4, 0, alice, -50_000, "deposit"),
+        (4, 0, "bank", 50_000, "deposit: SEPA 1"),
+        (4, 0, alice, -50_000, "deposit: SEPA 1"),
         (4, 1, "bank", 20_000, "deposit"),
         (4, 1, bob, -20_000, "deposit"),
         (4, 2, "bank", 100_000, "deposit"),
@@ -335,12 +335,12 @@ def test_ledger_postings(commune: Commune) -> None:
         (4, 3, bakery, -30_000, "deposit"),
         (5, 0, alice, 12_050, "rent share"),
         (5, 0, carol, -12_050, "rent share"),
-        (5, 1, bob, 5_000, "withdrawal"),
-        (5, 1, "withdrawals", -5_000, "withdrawal"),
-        (6, 0, carol, 2_000, "withdrawal"),
-        (6, 0, "withdrawals", -2_000, "withdrawal"),
-        (7, 0, "withdrawals", 5_000, "withdrawal paid"),
-        (7, 0, "bank", -5_000, "withdrawal paid"),
+        (5, 1, bob, 5_000, "withdrawal to DE02 1203 0000 0000 2020 51"),
+        (5, 1, "withdrawals", -5_000, "withdrawal to DE02 1203 0000 0000 2020 51"),
+        (6, 0, carol, 2_000, "withdrawal to DE02 1203 0000 0000 2020 52"),
+        (6, 0, "withdrawals", -2_000, "withdrawal to DE02 1203 0000 0000 2020 52"),
+        (7, 0, "withdrawals", 5_000, "withdrawal paid: bank ref 77"),
+        (7, 0, "bank", -5_000, "withdrawal paid: bank ref 77"),
     ]
     assert book.balanced and len(book.transactions) == 8
     for t in book.transactions:
@@ -359,9 +359,9 @@ def test_ledger_postings(commune: Commune) -> None:
 def test_ledger_of_one_account_keeps_whole_transactions(commune: Commune) -> None:
     book = ledger(commune.store, "withdrawals")
     assert [(t.height, t.txn, t.memo) for t in book.transactions] == [
-        (5, 1, "withdrawal"),
-        (6, 0, "withdrawal"),
-        (7, 0, "withdrawal paid"),
+        (5, 1, "withdrawal to DE02 1203 0000 0000 2020 51"),
+        (6, 0, "withdrawal to DE02 1203 0000 0000 2020 52"),
+        (7, 0, "withdrawal paid: bank ref 77"),
     ]
     assert book.balanced and all(len(t.lines) == 2 for t in book.transactions)
     # what withdrawals owes: 50.00 + 20.00 asked, 50.00 paid -> 20.00 (a claim: negative in the ledger)

@@ -17,6 +17,11 @@ from commune.rules.model import CommuneState
 from commune.rules.refusal import RuleReason, RuleRefused
 
 
+def _memo(what: str, reference: str) -> str:
+    """A ledger memo a treasurer can match against the bank statement."""
+    return f"{what}: {reference}" if reference else what
+
+
 def require_steward(state: CommuneState, entry: Entry) -> None:
     if entry.author not in state.stewards:
         raise RuleRefused(RuleReason.NOT_A_STEWARD)
@@ -34,7 +39,7 @@ def deposit(state: CommuneState, entry: Entry, body: Deposit) -> list[Effect]:
         if entry.author not in ent.signers:
             raise RuleRefused(RuleReason.NOT_A_SIGNER)
         account = accounts.enterprise_account(body.account)
-    return [OpenPending(entry.id, "deposit", account, body.amount)]
+    return [OpenPending(entry.id, "deposit", account, body.amount, body.reference)]
 
 
 def confirm_deposit(state: CommuneState, entry: Entry, body: ConfirmDeposit) -> list[Effect]:
@@ -43,7 +48,10 @@ def confirm_deposit(state: CommuneState, entry: Entry, body: ConfirmDeposit) -> 
     if pending is None or pending.kind != "deposit":
         raise RuleRefused(RuleReason.UNKNOWN_DEPOSIT)
     return [
-        Post((Posting(accounts.BANK, body.amount), Posting(pending.account, -body.amount)), "deposit"),
+        Post(
+            (Posting(accounts.BANK, body.amount), Posting(pending.account, -body.amount)),
+            _memo("deposit", pending.reference),
+        ),
         ClosePending(body.deposit),
     ]
 
@@ -52,8 +60,11 @@ def withdraw(state: CommuneState, entry: Entry, body: Withdraw, chain_height: in
     require_available(state, entry, body.amount, chain_height)
     account = accounts.participant_account(entry.author)
     return [
-        Post((Posting(account, body.amount), Posting(accounts.WITHDRAWALS, -body.amount)), "withdrawal"),
-        OpenPending(entry.id, "withdrawal", account, body.amount),
+        Post(
+            (Posting(account, body.amount), Posting(accounts.WITHDRAWALS, -body.amount)),
+            f"withdrawal to {body.payee}",
+        ),
+        OpenPending(entry.id, "withdrawal", account, body.amount, body.payee),
     ]
 
 
@@ -64,7 +75,8 @@ def confirm_payment(state: CommuneState, entry: Entry, body: ConfirmPayment) -> 
         raise RuleRefused(RuleReason.UNKNOWN_WITHDRAWAL)
     return [
         Post(
-            (Posting(accounts.WITHDRAWALS, pending.amount), Posting(accounts.BANK, -pending.amount)), "withdrawal paid"
+            (Posting(accounts.WITHDRAWALS, pending.amount), Posting(accounts.BANK, -pending.amount)),
+            _memo("withdrawal paid", body.reference),
         ),
         ClosePending(body.withdrawal),
     ]

@@ -92,6 +92,8 @@ class OpenPending(_Effect, tag="pending"):
     kind: str
     account: str
     amount: int
+    #: The bank reference (a deposit) or the payee's bank account (a withdrawal), as written.
+    reference: str
 
 
 class ClosePending(_Effect, tag="pending_closed"):

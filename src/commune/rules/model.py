@@ -55,6 +55,7 @@ class Member(Row):
     admitted_tick: int
     probation_until_ms: int
     left_tick: int = 0
+    left_height: int = 0
 
     @property
     def current(self) -> bool:
@@ -90,6 +91,7 @@ class Pending(Row):
     account: str
     amount: int
     height: int
+    reference: str = ""
 
 
 class Spend(Row):
@@ -346,7 +348,7 @@ def _admit(state: CommuneState, e: Admit) -> None:
 
 def _depart(state: CommuneState, e: Depart) -> None:
     m = state.tables["members"][e.person]
-    state.set("members", e.person, msgspec.structs.replace(m, left_tick=state.next_tick()))
+    state.set("members", e.person, msgspec.structs.replace(m, left_tick=state.next_tick(), left_height=state.height))
 
 
 def _investor(state: CommuneState, e: RegisterInvestor) -> None:
@@ -363,7 +365,7 @@ def _expel(state: CommuneState, e: ExpelEnterprise) -> None:
 
 
 def _pending(state: CommuneState, e: OpenPending) -> None:
-    state.set("pending", e.id, Pending(e.kind, e.account, e.amount, state.height))
+    state.set("pending", e.id, Pending(e.kind, e.account, e.amount, state.height, e.reference))
 
 
 def _pending_closed(state: CommuneState, e: ClosePending) -> None:
