@@ -80,8 +80,10 @@ class World:
         self.commune = self.genesis.commune_id
         self.enterprise_ids = dict(zip(ents, self.genesis.enterprise_ids(), strict=False))
         self.steward = steward or founders[0]
+        #: The node that builds blocks, with the key of whoever is steward now.
+        self.steward_node = self.steward
         self.nodes: dict[str, SimNode] = {}
-        for name in nodes or [self.steward]:
+        for name in nodes or [self.steward_node]:
             self.add_node(name)
         #: Which node each person acts on (their home node).
         self.home: dict[str, str] = {}
@@ -111,7 +113,8 @@ class World:
         return node
 
     def node_of(self, person: str) -> SimNode:
-        return self.nodes[self.home.get(person, self.steward if self.steward in self.nodes else next(iter(self.nodes)))]
+        default = self.steward_node if self.steward_node in self.nodes else next(iter(self.nodes))
+        return self.nodes[self.home.get(person, default)]
 
     def act(self, person: str, body: Body, refs: tuple[bytes, ...] = (), node: str | None = None) -> Entry:
         """`person` signs `body` into their feed on their home node (or `node`)."""
@@ -124,7 +127,7 @@ class World:
 
     def block(self, node: str | None = None) -> Block:
         """The steward's node builds and keeps the next block from what it holds."""
-        sim = self.nodes[node or self.steward]
+        sim = self.nodes[node or self.steward_node]
         return sim.state.propose_block(self.key(self.steward), sim.entries, self.clock.now_ms())
 
     def sync(self, source: str, target: str, *, blocks: bool = True) -> int:

@@ -121,6 +121,10 @@ class StateStore:
         self, key: SecretKey, source: EntrySource, time_ms: int, entries: Sequence[Entry] | None = None
     ) -> Block:
         """Build, sign and keep the next block (this node is the steward)."""
+        if key.public not in self.state.stewards:
+            raise StateError(
+                "this key is not a steward of the commune: only a steward's node builds blocks", reason="not_a_steward"
+            )
         if entries is None:
             entries = pending_entries(self.state, source, time_ms)
         block = build_block(self.state, key, time_ms, entries, pending_proofs(self.state, source))
