@@ -165,3 +165,16 @@ def test_revoked_delegation_no_longer_counts(commune: Commune) -> None:
     c.settle()
     p = c.state.tables["proposals"][prop.id]
     assert (p.status, p.direct_yes) == ("open", 1)  # 1 of 2: cy's vote no longer follows ben's
+
+
+def test_a_profile_names_a_participant_and_nobody_else(commune: Commune) -> None:
+    from commune.log.bodies import Profile
+    from commune.state.reports import member_statement
+
+    c = commune
+    c.admit("dee")
+    c.act("dee", Profile("Dee (Bakery)", ("127.0.0.1:7403",)))
+    c.act("zed", Profile("Zed the stranger"))
+    c.settle()
+    assert c.state.tables["names"] == {c.pub("dee"): "Dee (Bakery)"}
+    assert member_statement(c.world.nodes["peer"].state, c.pub("dee")).name == "Dee (Bakery)"

@@ -74,6 +74,13 @@ class RegisterInvestor(_Effect, tag="investor"):
     name: str
 
 
+class SetName(_Effect, tag="name"):
+    """How a participant wants to be shown (from their latest profile entry)."""
+
+    person: Key
+    name: str
+
+
 class RegisterEnterprise(_Effect, tag="enterprise"):
     enterprise: Key
     name: str
@@ -173,6 +180,7 @@ Effect = (
     | Admit
     | Depart
     | RegisterInvestor
+    | SetName
     | RegisterEnterprise
     | ExpelEnterprise
     | OpenPending

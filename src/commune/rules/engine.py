@@ -28,7 +28,7 @@ def _no_effect(state: CommuneState, entry: Entry, height: int) -> list[Effect]:
 
 
 RULES: dict[type, Rule] = {
-    bodies.Profile: _no_effect,
+    bodies.Profile: lambda s, e, h: membership.profile(s, e, e.body),
     bodies.Note: _no_effect,
     bodies.Attest: lambda s, e, h: membership.attest(s, e, e.body),
     bodies.Accept: lambda s, e, h: membership.accept(s, e, e.body),

@@ -9,10 +9,10 @@ proposal (see governance), which admits them when it passes.
 
 from __future__ import annotations
 
-from commune.log.bodies import Accept, Attest, Leave
+from commune.log.bodies import Accept, Attest, Leave, Profile
 from commune.log.bodies import RegisterInvestor as RegisterInvestorBody
 from commune.log.entry import Entry
-from commune.rules.effects import Admit, Depart, Effect, RecordAttestation, RegisterInvestor
+from commune.rules.effects import Admit, Depart, Effect, RecordAttestation, RegisterInvestor, SetName
 from commune.rules.model import CommuneState
 from commune.rules.refusal import RuleReason, RuleRefused
 
@@ -55,6 +55,13 @@ def leave(state: CommuneState, entry: Entry, body: Leave) -> list[Effect]:
     if not state.is_member(entry.author):
         raise RuleRefused(RuleReason.NOT_A_MEMBER)
     return [Depart(entry.author)]
+
+
+def profile(state: CommuneState, entry: Entry, body: Profile) -> list[Effect]:
+    """A participant's profile names them in reports; anyone else's profile changes nothing."""
+    if not state.is_participant(entry.author):
+        return []
+    return [SetName(entry.author, body.name)]
 
 
 def register_investor(state: CommuneState, entry: Entry, body: RegisterInvestorBody) -> list[Effect]:

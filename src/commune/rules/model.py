@@ -39,6 +39,7 @@ from commune.rules.effects import (
     RegisterInvestor,
     SetCharter,
     SetDelegation,
+    SetName,
     SetStatus,
     SetStewards,
 )
@@ -130,6 +131,7 @@ class BlockInfo(Row):
 TABLES: dict[str, type] = {
     "members": Member,
     "investors": Investor,
+    "names": str,  # participant -> the name from their latest profile
     "enterprises": Enterprise,
     "balances": int,
     "credits": int,  # (participant, height) -> cumulative credits up to that height
@@ -355,6 +357,10 @@ def _investor(state: CommuneState, e: RegisterInvestor) -> None:
     state.set("investors", e.person, Investor(e.name, state.height))
 
 
+def _name(state: CommuneState, e: SetName) -> None:
+    state.set("names", e.person, e.name)
+
+
 def _enterprise(state: CommuneState, e: RegisterEnterprise) -> None:
     state.set("enterprises", e.enterprise, Enterprise(e.name, e.signers, e.k, state.height))
 
@@ -451,6 +457,7 @@ _HANDLERS = {
     Admit: _admit,
     Depart: _depart,
     RegisterInvestor: _investor,
+    SetName: _name,
     RegisterEnterprise: _enterprise,
     ExpelEnterprise: _expel,
     OpenPending: _pending,

@@ -184,8 +184,9 @@ class Ledger(_Report):
 
 
 class _Names:
-    """Readable names of keys and accounts: founders from the genesis, investors and
-    enterprises from the state, otherwise a short hex of the key."""
+    """Readable names of keys and accounts: the name of a participant's latest profile, else a
+    founder's name from the genesis or an investor's registered name; enterprises by their
+    registered name; otherwise a short hex of the key."""
 
     def __init__(self, store: StateStore) -> None:
         self.state = store.state
@@ -199,7 +200,7 @@ class _Names:
         return self._founders
 
     def person(self, key: bytes) -> str:
-        name = self.founders.get(key)
+        name = self.state.tables["names"].get(key) or self.founders.get(key)
         if name is not None:
             return name
         inv = self.state.tables["investors"].get(key)

@@ -20,6 +20,7 @@ from commune.rules.model import TABLES
 KEYS: dict[str, tuple[str, ...]] = {
     "members": ("person",),
     "investors": ("person",),
+    "names": ("person",),
     "enterprises": ("enterprise",),
     "balances": ("account",),
     "credits": ("participant", "height"),
@@ -37,6 +38,7 @@ KEYS: dict[str, tuple[str, ...]] = {
 }
 VALUE_COLUMN: dict[str, str] = {
     "balances": "balance",
+    "names": "name",
     "credits": "cumulative",
     "debits": "cumulative",
     "included": "seq",
