@@ -27,7 +27,7 @@ from commune.chain.refusal import BlockPending, BlockReason, BlockRefused
 from commune.core.encoding import encode
 from commune.core.keys import SecretKey
 from commune.log.badlink import BadLinkProof, decode_bad_link_proof
-from commune.log.entry import Entry
+from commune.log.entry import Entry, decode_entry
 from commune.log.fork import ForkProof, decode_fork_proof
 from commune.log.refusal import Refused
 from commune.log.verify import MAX_FUTURE_MS
@@ -40,6 +40,7 @@ class EntrySource(Protocol):
     """What block processing needs of an entry store (log.store.EntryStore is one)."""
 
     def get(self, author: bytes, seq: int) -> Entry | None: ...
+    def raws_after(self, author: bytes, after_seq: int, limit: int = 1000) -> list[bytes]: ...
     def valid_through(self, author: bytes) -> int: ...
     def frontier(self) -> dict[bytes, int]: ...
     def fork_proofs(self) -> list[ForkProof]: ...
@@ -107,10 +108,11 @@ def check_block(
         raise BlockRefused(BlockReason.BAD_BLOCK_SIGNATURE)
     if len(valid) < signatures_needed(len(stewards)):
         raise BlockRefused(BlockReason.TOO_FEW_SIGNATURES, f"{len(valid)} of {signatures_needed(len(stewards))}")
+    held = _fetch(source, header.entries)
     entries: list[Entry] = []
     missing: list[tuple[bytes, int]] = []
     for ref in header.entries:
-        entry = source.get(ref.author, ref.seq)
+        entry = held.get((ref.author, ref.seq))
         if entry is None:
             missing.append((ref.author, ref.seq))
             continue
@@ -130,6 +132,19 @@ def check_block(
         state.rollback()
         raise
     return block, header
+
+
+def _fetch(source: EntrySource, refs: Sequence[EntryRef]) -> dict[tuple[bytes, int], Entry]:
+    """The entries `refs` name that `source` holds: one read per feed, not one per entry."""
+    spans: dict[bytes, tuple[int, int]] = {}
+    for ref in refs:
+        low, high = spans.get(ref.author, (ref.seq, ref.seq))
+        spans[ref.author] = (min(low, ref.seq), max(high, ref.seq))
+    held: dict[tuple[bytes, int], Entry] = {}
+    for author, (low, high) in spans.items():
+        for offset, raw in enumerate(source.raws_after(author, low - 1, limit=high - low + 1)):
+            held[(author, low + offset)] = decode_entry(raw)
+    return held
 
 
 def _first_difference(computed: Sequence[Effect], claimed: Sequence[Effect]) -> str:

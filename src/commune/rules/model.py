@@ -218,11 +218,9 @@ class CommuneState:
         """The (table, key) pairs changed since the last commit (to write them out)."""
         return {(table, key) for table, key, _ in self._journal}
 
-    def commit(self) -> set[tuple[str, Any]]:
-        """Keep every change since the last commit; return the (table, key) pairs changed."""
-        changed = self.commit_pending()
+    def commit(self) -> None:
+        """Keep every change since the last commit (written out already: see commit_pending)."""
         self._journal.clear()
-        return changed
 
     def rollback(self) -> None:
         """Undo every change since the last commit, newest first."""
