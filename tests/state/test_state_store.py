@@ -13,6 +13,7 @@ from commune.chain.genesis import make_genesis
 from commune.log.bodies import ConfirmDeposit, Deposit, Note, Transfer
 from commune.rules.charter import Charter
 from commune.rules.invariants import violations
+from commune.state.digest import state_digest
 from commune.state.store import StateError, StateStore
 from commune.sim.world import World
 
@@ -62,6 +63,19 @@ def test_a_restarted_node_and_one_that_never_stopped_agree(tmp_path: Path) -> No
     w.block()
     w.sync("ana", "peer")
     assert w.nodes["peer"].state.digest() == w.nodes["ana"].state.digest()
+    w.close()
+
+
+def test_the_cached_digest_is_the_digest(tmp_path: Path) -> None:
+    """The store rehashes only tables a block changed; the answer must not depend on that."""
+    w = _busy_world(tmp_path)
+    store = w.nodes["ana"].state
+    for i in range(3):
+        assert store.digest() == state_digest(store.state)
+        w.act("ben", Transfer(w.pub("cy"), 1 + i))
+        w.clock.advance(1000)
+        w.block()
+    assert store.digest() == state_digest(store.state)
     w.close()
 
 

@@ -306,10 +306,6 @@ class CommuneState:
         for effect in effects:
             self.apply(effect)
 
-    def digest_rows(self) -> Iterator[tuple[str, list[tuple[Any, Any]]]]:
-        """Each table's rows in key order, for the state digest."""
-        for name in TABLES:
-            yield name, sorted(self.tables[name].items())
 
 
 def _post(state: CommuneState, e: Post) -> None:

@@ -9,23 +9,27 @@ from __future__ import annotations
 import hashlib
 
 from commune.core.encoding import encode
-from commune.rules.model import CommuneState
+from commune.rules.model import TABLES, CommuneState
 
 _HASH = hashlib.blake2b
 
 
-def table_digests(state: CommuneState) -> dict[str, bytes]:
-    out = {}
-    for name, rows in state.digest_rows():
-        h = _HASH(digest_size=32)
-        for key, value in rows:
-            h.update(encode((key, value)))
-        out[name] = h.digest()
-    return out
+def table_digest(state: CommuneState, name: str) -> bytes:
+    """The hash of one table: its (key, row) pairs encoded canonically, in key order."""
+    h = _HASH(digest_size=32)
+    for key, value in sorted(state.tables[name].items()):
+        h.update(encode((key, value)))
+    return h.digest()
 
 
-def state_digest(state: CommuneState) -> bytes:
+def table_digests(state: CommuneState, cached: dict[str, bytes] | None = None) -> dict[str, bytes]:
+    """Each table's hash; tables in `cached` (unchanged since it was filled) are not rehashed."""
+    cached = cached if cached is not None else {}
+    return {name: cached.get(name) or table_digest(state, name) for name in TABLES}
+
+
+def state_digest(state: CommuneState, cached: dict[str, bytes] | None = None) -> bytes:
     h = _HASH(digest_size=32, person=b"commune state")
-    for name, digest in table_digests(state).items():
+    for name, digest in table_digests(state, cached).items():
         h.update(encode((name, digest)))
     return h.digest()

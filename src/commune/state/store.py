@@ -23,7 +23,7 @@ from commune.rules import engine
 from commune.rules.effects import Post
 from commune.rules.model import TABLES, CommuneState
 from commune.state import views
-from commune.state.digest import state_digest
+from commune.state.digest import state_digest, table_digests
 
 SCHEMA_VERSION = 1
 
@@ -63,11 +63,14 @@ class StateStore:
 
     def __init__(self, path: str | os.PathLike[str], genesis: Genesis | None = None) -> None:
         self.path = Path(path)
+        #: Each table's hash as of the last digest, dropped when a block changes the table.
+        self._digests: dict[str, bytes] = {}
         try:
             self._db = sqlite3.connect(self.path, isolation_level=None)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute("PRAGMA wal_autocheckpoint=10000")  # as the entry store: fewer disk syncs
+            self._db.execute("PRAGMA cache_size=-65536")  # 64 MB: the postings index is written at random
             self._db.executescript(_RECORD + views.schema())
             stored = self._db.execute("SELECT value FROM record WHERE name = 'genesis'").fetchone()
         except sqlite3.DatabaseError as exc:
@@ -146,8 +149,11 @@ class StateStore:
                     )
                     txn += 1
             self._db.executemany("INSERT INTO postings VALUES (?, ?, ?, ?, ?, ?)", lines)
-            views.write(self._db, self.state.tables, self.state.commit_pending())
+            changed = self.state.commit_pending()
+            views.write(self._db, self.state.tables, changed)
             self._db.execute("COMMIT")
+            for table, _key in changed:
+                self._digests.pop(table, None)
         except BaseException:
             if self._db.in_transaction:
                 self._db.execute("ROLLBACK")
@@ -166,7 +172,10 @@ class StateStore:
     # -- reading ---------------------------------------------------------------------------
 
     def digest(self) -> bytes:
-        return state_digest(self.state)
+        """The state digest; tables no block changed since the last call are not rehashed."""
+        digests = table_digests(self.state, self._digests)
+        self._digests = digests
+        return state_digest(self.state, digests)
 
     def postings(self, account: str | None = None) -> list[tuple[int, int, int, str, int, str]]:
         if account is None:
@@ -195,4 +204,5 @@ class StateStore:
             self._db.execute("ROLLBACK")
             raise
         self.state = fresh
+        self._digests = {}
         return self.digest()
