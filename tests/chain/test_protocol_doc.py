@@ -1,0 +1,156 @@
+"""docs/protocol.md is the specification a second implementation is written from: it must name
+every rule refusal, block refusal, entry kind, effect, motion, charter parameter and state table
+the code has, with the fields in the order they are encoded, and nothing the code does not have."""
+
+from __future__ import annotations
+
+import re
+import typing
+from pathlib import Path
+
+import msgspec
+import pytest
+
+from commune.chain.block import EntryRef, Header
+from commune.chain.genesis import Genesis
+from commune.chain.refusal import BlockReason
+from commune.log import bodies
+from commune.rules import accounts, effects
+from commune.rules.charter import Charter
+from commune.rules.model import TABLES
+from commune.rules.refusal import RuleReason
+
+DOC = Path(__file__).resolve().parents[2] / "docs" / "protocol.md"
+
+
+@pytest.fixture(scope="module")
+def doc() -> str:
+    return DOC.read_text(encoding="utf-8")
+
+
+def part(doc: str, title: str) -> str:
+    """The text under the heading `## N. title`, `### N.M title` or `## Appendix: title`, up to the
+    next heading of the same or a higher level."""
+    pattern = re.compile(rf"^(#{{2,3}}) (?:[\d.]+|Appendix:) {re.escape(title)}\s*$", re.M)
+    found = pattern.search(doc)
+    assert found, f"docs/protocol.md has no section titled {title!r}"
+    level = len(found.group(1))
+    rest = doc[found.end() :]
+    end = re.search(rf"^#{{2,{level}}} ", rest, re.M)
+    return rest[: end.start()] if end else rest
+
+
+def rows(text: str) -> list[list[str]]:
+    """The cells of every table row in `text` (header and rule lines left out)."""
+    out = []
+    for line in text.splitlines():
+        if not line.startswith("|") or re.match(r"^\|[\s|:-]+\|$", line):
+            continue
+        out.append([cell.strip() for cell in line.strip().strip("|").split("|")])
+    return out
+
+
+def code_name(cell: str) -> str | None:
+    """The first `name` (or `"name"`) in backticks in a table cell."""
+    m = re.match(r'`"?([a-z_][a-z0-9_]*)"?`', cell)
+    return m.group(1) if m else None
+
+
+def names_in_column(text: str, column: int) -> list[str]:
+    return [n for r in rows(text) if len(r) > column and (n := code_name(r[column])) is not None]
+
+
+def field_names(cell: str) -> list[str]:
+    """Field names of an array written as `[name: type, other: type]` in a cell."""
+    m = re.search(r"`\[(.*?)\]`", cell)
+    assert m, f"no [field: type, ...] array in {cell!r}"
+    return re.findall(r"([a-z_][a-z0-9_]*):", m.group(1))
+
+
+def struct_fields(cls: type) -> list[str]:
+    return [f.name for f in msgspec.structs.fields(cls)]
+
+
+def tag_of(cls: type) -> str:
+    return cls.__struct_config__.tag
+
+
+def test_rule_refusals_table_matches_the_code(doc: str) -> None:
+    documented = names_in_column(part(doc, "Rule refusals"), 0)
+    assert len(documented) == len(set(documented)), "a rule refusal is listed twice"
+    assert set(documented) == {r.value for r in RuleReason}
+
+
+def test_block_refusals_table_matches_the_code(doc: str) -> None:
+    documented = names_in_column(part(doc, "Block refusals"), 1)
+    assert len(documented) == len(set(documented)), "a block refusal is listed twice"
+    assert set(documented) == {r.value for r in BlockReason}
+
+
+def test_every_block_refusal_is_a_check_of_the_block_checking_order(doc: str) -> None:
+    checking = part(doc, "Checking a block")
+    for reason in BlockReason:
+        assert f"`{reason.value}`" in checking, reason.value
+
+
+def test_every_kind_has_its_body_layout(doc: str) -> None:
+    table = {code_name(r[0]): r for r in rows(part(doc, "Entry kinds and bodies")) if code_name(r[0])}
+    table.pop("kind", None)
+    assert set(table) == set(bodies.KINDS)
+    for kind, cls in bodies.KINDS.items():
+        assert field_names(table[kind][1]) == struct_fields(cls), kind
+
+
+def test_every_kind_has_its_rule(doc: str) -> None:
+    rules = part(doc, "Entry kinds and their rules")
+    for kind in bodies.KINDS:
+        assert f"**`{kind}`**" in rules, f"section 14 does not give the rule of {kind!r}"
+
+
+def test_constants_list_every_kind(doc: str) -> None:
+    line = next(r for r in rows(part(doc, "constants")) if r[0] == "Kinds")
+    assert re.findall(r"`([a-z_]+)`", line[1]) == list(bodies.KINDS)
+
+
+def test_effects_table_matches_the_code(doc: str) -> None:
+    table = {code_name(r[0]): r for r in rows(part(doc, "The effects")) if code_name(r[0])}
+    classes = typing.get_args(effects.Effect)
+    assert set(table) == {tag_of(cls) for cls in classes}
+    for cls in classes:
+        assert field_names(table[tag_of(cls)][1]) == struct_fields(cls), tag_of(cls)
+
+
+def test_motions_table_matches_the_code(doc: str) -> None:
+    decisions = part(doc, "Decisions (rules 20–21, DESIGN §3.3)")
+    table = {code_name(r[0]): r for r in rows(decisions) if code_name(r[0])}
+    classes = typing.get_args(bodies.Motion)
+    assert set(table) == {tag_of(cls) for cls in classes}
+    for cls in classes:
+        row = table[tag_of(cls)]
+        assert field_names(row[1]) == struct_fields(cls), tag_of(cls)
+        assert code_name(row[2]) == bodies.MOTION_TOPIC[cls], tag_of(cls)
+    for topic in bodies.TOPICS:
+        assert f"`{topic}`" in decisions, topic
+
+
+def test_charter_table_lists_every_field_in_encoding_order(doc: str) -> None:
+    numbered = [(r[0], code_name(r[1])) for r in rows(part(doc, "The charter")) if r[0].isdigit()]
+    assert numbered == [(str(i), name) for i, name in enumerate(struct_fields(Charter))]
+
+
+def test_genesis_and_header_tables_list_every_field_in_encoding_order(doc: str) -> None:
+    for title, cls in (("The genesis", Genesis), ("The block", Header)):
+        numbered = [(r[0], code_name(r[1])) for r in rows(part(doc, title)) if r[0].isdigit()]
+        assert numbered == [(str(i), name) for i, name in enumerate(struct_fields(cls))], title
+    entry_ref = re.search(r"EntryRef = \[(.*)\]", part(doc, "The block"))
+    assert entry_ref and re.findall(r"([a-z_]+):", entry_ref.group(1)) == struct_fields(EntryRef)
+
+
+def test_state_tables_listed_in_digest_order(doc: str) -> None:
+    assert names_in_column(part(doc, "The tables"), 0) == list(TABLES)
+
+
+def test_commune_accounts_documented(doc: str) -> None:
+    documented = names_in_column(part(doc, "Accounts and postings"), 0)
+    for account in accounts.COMMUNE_ACCOUNTS:
+        assert account in documented, account
