@@ -28,10 +28,11 @@ def doc() -> str:
     return DOC.read_text(encoding="utf-8")
 
 
-def part(doc: str, title: str) -> str:
-    """The text under the heading `## N. title`, `### N.M title` or `## Appendix: title`, up to the
-    next heading of the same or a higher level."""
-    pattern = re.compile(rf"^(#{{2,3}}) (?:[\d.]+|Appendix:) {re.escape(title)}\s*$", re.M)
+def part(doc: str, title: str, level: int | None = None) -> str:
+    """The text under the first heading `## N. title`, `### N.M title` or `## Appendix: title`
+    (of `level` #s, if given), up to the next heading of the same or a higher level."""
+    hashes = f"#{{{level}}}" if level else "#{2,3}"
+    pattern = re.compile(rf"^({hashes}) (?:[\d.]+|Appendix:) {re.escape(title)}\s*$", re.M)
     found = pattern.search(doc)
     assert found, f"docs/protocol.md has no section titled {title!r}"
     level = len(found.group(1))
@@ -154,3 +155,52 @@ def test_commune_accounts_documented(doc: str) -> None:
     documented = names_in_column(part(doc, "Accounts and postings"), 0)
     for account in accounts.COMMUNE_ACCOUNTS:
         assert account in documented, account
+
+
+def test_worked_example_matches_the_code(doc: str) -> None:
+    """Section 18 replayed through the implementation: every id, block and digest it prints."""
+    from commune.chain.genesis import make_genesis
+    from commune.core.clock import ManualClock
+    from commune.core.keys import SecretKey
+    from commune.log.feed import FeedWriter
+    from commune.log.store import EntryStore
+    from commune.state.store import StateStore
+
+    example = part(doc, "Worked example", level=2)
+    t0 = 1_767_225_600_000
+    ada, bo = SecretKey(bytes(32)), SecretKey(bytes([1]) * 32)
+    genesis = make_genesis(
+        Charter("Example", "EUR"),
+        t0,
+        [(ada.public, "Ada"), (bo.public, "Bo")],
+        ada.public,
+        [("Workshop", [ada.public], 1)],
+    )
+    workshop = genesis.enterprise_ids()[0]
+    clock = ManualClock(t0)
+    entries = EntryStore(":memory:", genesis.commune_id, clock=clock)
+    state = StateStore(":memory:", genesis)
+    expected = {"commune id": genesis.commune_id, "Workshop's id": workshop, "digest at genesis": state.digest()}
+    ada_feed, bo_feed = FeedWriter(entries, ada), FeedWriter(entries, bo)
+    clock.set(t0 + 10_000)
+    deposit = bo_feed.append(bodies.Deposit(bo.public, 100_00, "ref 42"), chain_ref=genesis.commune_id)
+    clock.set(t0 + 20_000)
+    confirm = ada_feed.append(
+        bodies.ConfirmDeposit(deposit.id, 100_00), refs=(deposit.id,), chain_ref=genesis.commune_id
+    )
+    block1 = state.propose_block(ada, entries, t0 + 60_000)
+    expected |= {"Bo #1": deposit.raw, "Ada #1": confirm.id, "block 1": block1.id, "digest 1": state.digest()}
+    expected["block 1 signature"] = block1.signatures[0].signature
+    clock.set(t0 + 90_000)
+    rent = bo_feed.append(bodies.Transfer(workshop, 25_00, "rent"), chain_ref=block1.id)
+    clock.set(t0 + 100_000)
+    too_much = bo_feed.append(bodies.Transfer(ada.public, 80_00), chain_ref=block1.id)
+    block2 = state.propose_block(ada, entries, t0 + 120_000)
+    expected |= {"Bo #2": rent.id, "Bo #3": too_much.id, "block 2": block2.id, "block 2 header": block2.header}
+    expected |= {"block 2 signature": block2.signatures[0].signature, "digest 2": state.digest()}
+    stale = [name for name, value in expected.items() if value.hex() not in example]
+    assert not stale, f"section 18 (worked example) is out of date: {', '.join(stale)}"
+    header1 = re.sub(r"\s", "", re.search(r"Header \(\d+ bytes\):\n\n```\n(.*?)```", example, re.S).group(1))
+    assert header1 == block1.header.hex(), "section 18: block 1's annotated header is out of date"
+    entries.close()
+    state.close()
