@@ -40,6 +40,10 @@ def test_a_charter_round_trips_canonically() -> None:
         ("majority", "1/3", "between 1/2 and 1"),
         ("majority", "1/0", "not a valid value"),
         ("surplus_policy", "spend it", "not a valid value"),
+        ("surplus_policy", "dividend\n", "not a valid value"),  # `$` would let a newline through
+        ("majority", " 2/3", "not a valid value"),
+        ("majority", "6_6/1_00", "not a valid value"),  # Python's Fraction() would take these
+        ("majority", "1e0", "not a valid value"),
         ("currency", "USD", "cannot be changed"),
         ("colour", "red", "not a charter parameter"),
     ],

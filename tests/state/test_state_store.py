@@ -101,6 +101,20 @@ def test_another_communes_state_file_is_refused(tmp_path: Path) -> None:
         StateStore(tmp_path / "empty.sqlite")
 
 
+def test_a_state_file_of_another_schema_is_refused_and_left_alone(tmp_path: Path) -> None:
+    import sqlite3
+
+    w = _busy_world(tmp_path)
+    w.close()
+    path = tmp_path / "ana" / "state.sqlite"
+    with sqlite3.connect(path) as db:
+        db.execute("UPDATE record SET value = 1 WHERE name = 'schema'")
+    with pytest.raises(StateError, match="another version of commune"):
+        StateStore(path)
+    with sqlite3.connect(path) as db:
+        assert db.execute("SELECT value FROM record WHERE name = 'schema'").fetchone() == (1,)
+
+
 def test_a_file_that_is_not_a_database(tmp_path: Path) -> None:
     path = tmp_path / "state.sqlite"
     path.write_bytes(b"this is not SQLite" * 100)

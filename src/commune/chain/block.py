@@ -39,7 +39,7 @@ class EntryRef(msgspec.Struct, array_like=True, frozen=True, forbid_unknown_fiel
 class ProofRef(msgspec.Struct, array_like=True, frozen=True, forbid_unknown_fields=True):
     """A fork proof ("fork") or a bad-link proof ("bad_link"), as its canonical bytes."""
 
-    kind: Annotated[str, Meta(pattern="^(fork|bad_link)$")]
+    kind: Annotated[str, Meta(pattern="^(fork|bad_link)\\Z")]
     data: bytes
 
 

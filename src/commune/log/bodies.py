@@ -202,7 +202,7 @@ class Vote(Body):
     """A member's vote on `proposal` (its entry id): "yes", "no" or "abstain". One per member."""
 
     proposal: Key
-    choice: Annotated[str, Meta(pattern="^(yes|no|abstain)$")]
+    choice: Annotated[str, Meta(pattern="^(yes|no|abstain)\\Z")]
 
 
 class Delegate(Body):

@@ -8,6 +8,7 @@ that is out of range, so a proposal that could not take effect is refused when i
 
 from __future__ import annotations
 
+import re
 from fractions import Fraction
 from typing import Annotated
 
@@ -22,6 +23,9 @@ DAY_MS = 86_400_000
 MONTH_MS = 2_629_800_000
 
 SURPLUS_POLICIES = ("reserve_then_prepay", "dividend")
+
+#: A ratio as a charter change writes it: ASCII digits, optionally "/" and more digits.
+_RATIO = re.compile(r"[0-9]+(/[0-9]+)?\Z")
 
 Count = Annotated[int, Meta(ge=0, le=10_000)]
 
@@ -57,7 +61,7 @@ class Charter(msgspec.Struct, array_like=True, frozen=True, forbid_unknown_field
     """The commune's parameters. Defaults are the design's."""
 
     name: Annotated[str, Meta(min_length=1, max_length=200)]
-    currency: Annotated[str, Meta(pattern="^[A-Z]{3}$")]
+    currency: Annotated[str, Meta(pattern="^[A-Z]{3}\\Z")]
     #: Months per period (rent, debt service, dividends; rule 18: a month).
     period_months: Annotated[int, Meta(ge=1, le=12)] = 1
     #: Probation of a new member, in whole days; at most six months (rule 2).
@@ -69,7 +73,7 @@ class Charter(msgspec.Struct, array_like=True, frozen=True, forbid_unknown_field
     #: Longest a proposal may stay open, in days.
     max_voting_days: Annotated[int, Meta(ge=1, le=365)] = 30
     #: What the surplus of a bond series does first (rule 13).
-    surplus_policy: Annotated[str, Meta(pattern="^(reserve_then_prepay|dividend)$")] = "reserve_then_prepay"
+    surplus_policy: Annotated[str, Meta(pattern="^(reserve_then_prepay|dividend)\\Z")] = "reserve_then_prepay"
     #: The commune's reference rate a year, for discounting re-letting bids of redeemed assets (rule 16).
     reference_rate: Ratio = Ratio(1, 20)
     #: Periods of grace after a missed rent payment (rule 15).
@@ -103,6 +107,8 @@ class Charter(msgspec.Struct, array_like=True, frozen=True, forbid_unknown_field
         current = getattr(self, parameter)
         try:
             if isinstance(current, Ratio):
+                if not _RATIO.match(value):
+                    raise ValueError("write a fraction as digits, like 2/3 or 1")
                 parsed: object = Ratio.of(Fraction(value))
             elif isinstance(current, int):
                 if not value.isascii() or not value.isdigit():

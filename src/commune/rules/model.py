@@ -441,6 +441,7 @@ def _stewards(state: CommuneState, e: SetStewards) -> None:
 
 def _status(state: CommuneState, e: SetStatus) -> None:
     state.set("meta", "status", e.status)
+    state.set("meta", "status_detail", e.detail)  # a merger: the other commune's id
 
 
 _HANDLERS = {

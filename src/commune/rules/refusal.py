@@ -28,7 +28,6 @@ class RuleReason(StrEnum):
     ALREADY_APPROVED = "already_approved"
     NOT_A_STEWARD = "not_a_steward"
     UNKNOWN_DEPOSIT = "unknown_deposit"
-    ALREADY_CONFIRMED = "already_confirmed"
     UNKNOWN_WITHDRAWAL = "unknown_withdrawal"
     NOT_YOUR_ACCOUNT = "not_your_account"
     UNKNOWN_PROPOSAL = "unknown_proposal"
@@ -61,7 +60,6 @@ EXPLANATIONS: dict[RuleReason, str] = {
     RuleReason.ALREADY_APPROVED: "this signer has already approved this transfer",
     RuleReason.NOT_A_STEWARD: "only a steward may confirm what the bank did",
     RuleReason.UNKNOWN_DEPOSIT: "no deposit notice awaiting confirmation has this id",
-    RuleReason.ALREADY_CONFIRMED: "this was confirmed already",
     RuleReason.UNKNOWN_WITHDRAWAL: "no withdrawal awaiting payment has this id",
     RuleReason.NOT_YOUR_ACCOUNT: "the author may not act for that account",
     RuleReason.UNKNOWN_PROPOSAL: "no proposal has this id",

@@ -25,7 +25,8 @@ from commune.rules.model import TABLES, CommuneState
 from commune.state import views
 from commune.state.digest import state_digest, table_digests
 
-SCHEMA_VERSION = 1
+#: Raised whenever the stored tables change shape; a file of another version is rebuilt, not read.
+SCHEMA_VERSION = 2
 
 _RECORD = """
 CREATE TABLE IF NOT EXISTS record (name TEXT PRIMARY KEY, value) WITHOUT ROWID;
@@ -71,7 +72,15 @@ class StateStore:
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute("PRAGMA wal_autocheckpoint=10000")  # as the entry store: fewer disk syncs
             self._db.execute("PRAGMA cache_size=-65536")  # 64 MB: the postings index is written at random
-            self._db.executescript(_RECORD + views.schema())
+            self._db.executescript(_RECORD)
+            schema = self._db.execute("SELECT value FROM record WHERE name = 'schema'").fetchone()
+            if schema is not None and schema[0] != SCHEMA_VERSION:
+                self._db.close()
+                raise StateError(
+                    f"{self.path} was written by another version of commune (state schema {schema[0]}, this one "
+                    f"reads {SCHEMA_VERSION}); move the file aside and the node will derive its state again"
+                )
+            self._db.executescript(views.schema())
             stored = self._db.execute("SELECT value FROM record WHERE name = 'genesis'").fetchone()
         except sqlite3.DatabaseError as exc:
             raise StateError(f"cannot open the state store {self.path}: {exc}") from None
