@@ -171,3 +171,28 @@ def test_a_steward_signing_two_blocks_at_one_height_is_proven(world: World) -> N
         StewardForkProof.of(w.pub("ben"), first, second).check()
     with pytest.raises(StewardForkError):
         StewardForkProof(w.pub("ana"), first.to_bytes(), first.to_bytes()).check()
+
+
+def test_a_node_holding_a_fork_proof_the_steward_lacks_still_follows_the_chain(world: World) -> None:
+    """The chain decides from where a feed is frozen: a node whose own store froze ben's feed
+    (it saw his fork first) accepts the steward's block that takes in ben's entry there, and the
+    proof reaches the chain in a later block."""
+    w = world
+    w.add_node("ben")
+    w.home["ben"] = "ben"
+    w.act("ben", Note("one"), node="ana")  # ben's #1, signed on the steward's node...
+    w.sync("ana", "peer")
+    twin = w.act("ben", Note("another one"), node="ben")  # ...and a different #1 on his own
+    assert w.nodes["peer"].entries.ingest([twin.raw]).forks  # the peer sees the fork first
+    assert w.nodes["peer"].entries.valid_through(w.pub("ben")) == 0
+    w.clock.advance(1000)
+    w.block()  # the steward, unaware, takes in ben's #1
+    w.sync("ana", "peer")
+    assert w.nodes["peer"].state.height == w.nodes["ana"].state.height == 1
+    w.sync("peer", "ana")  # the proof travels to the steward
+    w.clock.advance(1000)
+    w.block()
+    w.sync("ana", "peer")
+    for name in ("ana", "peer"):
+        assert w.nodes[name].state.state.tables["frozen"] == {w.pub("ben"): 1}
+    assert w.nodes["peer"].state.digest() == w.nodes["ana"].state.digest()

@@ -239,6 +239,14 @@ class EntryStore:
         head = self._heads.get(author)
         return head.valid_through if head is not None else 0
 
+    def verified_through(self, author: bytes) -> int:
+        """The last position of `author`'s feed whose signature is checked, frozen or not (0: none).
+
+        A block may take in an entry this store froze: the chain, not one store, decides from
+        where a feed is frozen (a proof counts once a block carries it)."""
+        head = self._heads.get(author)
+        return head.verified_seq if head is not None else 0
+
     def unverified(self) -> int:
         """How many held entries were taken in under NEWEST and still await their own check."""
         return sum(h.seq - h.verified_seq for h in self._heads.values() if h.seq > h.verified_seq)
