@@ -40,6 +40,7 @@ class EntrySource(Protocol):
     """What block processing needs of an entry store (log.store.EntryStore is one)."""
 
     def get(self, author: bytes, seq: int) -> Entry | None: ...
+    def cached(self, author: bytes, seq: int) -> Entry | None: ...
     def raws_after(self, author: bytes, after_seq: int, limit: int = 1000) -> list[bytes]: ...
     def valid_through(self, author: bytes) -> int: ...
     def verified_through(self, author: bytes) -> int: ...
@@ -136,12 +137,18 @@ def check_block(
 
 
 def _fetch(source: EntrySource, refs: Sequence[EntryRef]) -> dict[tuple[bytes, int], Entry]:
-    """The entries `refs` name that `source` holds: one read per feed, not one per entry."""
+    """The entries `refs` name that `source` holds: from its memory of what it stored last when
+    it can, else one read per feed, not one per entry."""
+    held: dict[tuple[bytes, int], Entry] = {}
     spans: dict[bytes, tuple[int, int]] = {}
+    cached = source.cached
     for ref in refs:
+        entry = cached(ref.author, ref.seq)
+        if entry is not None:
+            held[(ref.author, ref.seq)] = entry
+            continue
         low, high = spans.get(ref.author, (ref.seq, ref.seq))
         spans[ref.author] = (min(low, ref.seq), max(high, ref.seq))
-    held: dict[tuple[bytes, int], Entry] = {}
     for author, (low, high) in spans.items():
         for offset, raw in enumerate(source.raws_after(author, low - 1, limit=high - low + 1)):
             held[(author, low + offset)] = decode_entry(raw)

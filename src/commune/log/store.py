@@ -70,6 +70,8 @@ SCHEMA_VERSION = 1
 WAL_CHECKPOINT_PAGES = 10_000
 #: How many entries' ids are held in memory before they are merged into the id index.
 MERGE_AT = 50_000
+#: Decoded entries kept in memory by position, newest first out last (see EntryStore.get).
+LATEST_ENTRIES = 50_000
 #: How many entries' signatures are handed to another core at a time during an ingest.
 EARLY_CHUNK = 64
 #: The most entries one chunk row holds.
@@ -187,6 +189,9 @@ class EntryStore:
         self._next_fid = max((h.fid for h in self._heads.values()), default=0) + 1
         self._last_n = self._db.execute("SELECT coalesce(max(n), 0) FROM chunks").fetchone()[0]
         self._recent: dict[bytes, int] = {}  # id -> location (see _loc), not yet merged
+        #: The last LATEST_ENTRIES entries stored, decoded, by position: the chain takes in what
+        #: was just synced, and a position's entry never changes once stored.
+        self._latest: dict[tuple[bytes, int], Entry] = {}
         for n, raws in self._db.execute("SELECT n, raws FROM chunks WHERE n > ?", (self._indexed_upto(),)):
             for pos, raw in enumerate(_unpack(raws)):
                 self._recent[entry_id_of(raw)] = n << _POS_BITS | pos
@@ -254,7 +259,14 @@ class EntryStore:
     def count(self) -> int:
         return sum(h.seq for h in self._heads.values())
 
+    def cached(self, author: bytes, seq: int) -> Entry | None:
+        """The entry at (author, seq) if it is among the last stored (no disk read), else None."""
+        return self._latest.get((author, seq))
+
     def get(self, author: bytes, seq: int) -> Entry | None:
+        cached = self._latest.get((author, seq))
+        if cached is not None:
+            return cached
         head = self._heads.get(author)
         if head is None or not 1 <= seq <= head.seq:
             return None
@@ -454,10 +466,14 @@ class EntryStore:
         self._next_fid = next_fid
         self._last_n += len(chunks)
         recent = self._recent
+        latest = self._latest
         for n, _, _, run in chunks:
             base = n << _POS_BITS
             for pos, entry in enumerate(run):
                 recent[entry.id] = base | pos
+                latest[(entry.payload.author, entry.payload.seq)] = entry
+        while len(latest) > LATEST_ENTRIES:
+            del latest[next(iter(latest))]
         if len(recent) >= MERGE_AT:
             self.merge_id_index()
         for _, _, entry in bad_links:

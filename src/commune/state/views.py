@@ -7,6 +7,7 @@ per row field, so members, accounts, proposals and votes can be queried directly
 
 from __future__ import annotations
 
+import functools
 import sqlite3
 from collections.abc import Iterable, Iterator
 from typing import Any
@@ -49,6 +50,7 @@ VALUE_COLUMN: dict[str, str] = {
 }
 
 
+@functools.cache
 def _fields(table: str) -> list[tuple[str, Any]]:
     row = TABLES[table]
     if table in VALUE_COLUMN:
