@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -70,7 +71,7 @@ SCHEMA_VERSION = 1
 WAL_CHECKPOINT_PAGES = 10_000
 #: How many entries' ids are held in memory before they are merged into the id index.
 MERGE_AT = 50_000
-#: Decoded entries kept in memory by position, newest first out last (see EntryStore.get).
+#: About how many decoded entries the store keeps in memory, the latest runs stored (see EntryStore.cached).
 LATEST_ENTRIES = 50_000
 #: How many entries' signatures are handed to another core at a time during an ingest.
 EARLY_CHUNK = 64
@@ -189,9 +190,12 @@ class EntryStore:
         self._next_fid = max((h.fid for h in self._heads.values()), default=0) + 1
         self._last_n = self._db.execute("SELECT coalesce(max(n), 0) FROM chunks").fetchone()[0]
         self._recent: dict[bytes, int] = {}  # id -> location (see _loc), not yet merged
-        #: The last LATEST_ENTRIES entries stored, decoded, by position: the chain takes in what
-        #: was just synced, and a position's entry never changes once stored.
-        self._latest: dict[tuple[bytes, int], Entry] = {}
+        #: The runs of entries stored last (about LATEST_ENTRIES entries), decoded, by feed: the
+        #: chain takes in what was just synced, and a position's entry never changes once stored.
+        #: Kept per run, not per entry, so ingest pays one step per run.
+        self._latest_runs: dict[bytes, list[tuple[int, list[Entry]]]] = {}
+        self._latest_order: deque[tuple[bytes, int]] = deque()
+        self._latest_count = 0
         for n, raws in self._db.execute("SELECT n, raws FROM chunks WHERE n > ?", (self._indexed_upto(),)):
             for pos, raw in enumerate(_unpack(raws)):
                 self._recent[entry_id_of(raw)] = n << _POS_BITS | pos
@@ -261,10 +265,13 @@ class EntryStore:
 
     def cached(self, author: bytes, seq: int) -> Entry | None:
         """The entry at (author, seq) if it is among the last stored (no disk read), else None."""
-        return self._latest.get((author, seq))
+        for first, run in reversed(self._latest_runs.get(author, ())):
+            if first <= seq:
+                return run[seq - first] if seq - first < len(run) else None
+        return None
 
     def get(self, author: bytes, seq: int) -> Entry | None:
-        cached = self._latest.get((author, seq))
+        cached = self.cached(author, seq)
         if cached is not None:
             return cached
         head = self._heads.get(author)
@@ -466,14 +473,22 @@ class EntryStore:
         self._next_fid = next_fid
         self._last_n += len(chunks)
         recent = self._recent
-        latest = self._latest
+        runs, order = self._latest_runs, self._latest_order
         for n, _, _, run in chunks:
             base = n << _POS_BITS
             for pos, entry in enumerate(run):
                 recent[entry.id] = base | pos
-                latest[(entry.payload.author, entry.payload.seq)] = entry
-        while len(latest) > LATEST_ENTRIES:
-            del latest[next(iter(latest))]
+            author = run[0].payload.author
+            runs.setdefault(author, []).append((run[0].payload.seq, run))
+            order.append((author, len(run)))
+            self._latest_count += len(run)
+        while self._latest_count > LATEST_ENTRIES:
+            author, size = order.popleft()  # the oldest run stored is its feed's oldest cached run
+            held = runs[author]
+            del held[0]
+            if not held:
+                del runs[author]
+            self._latest_count -= size
         if len(recent) >= MERGE_AT:
             self.merge_id_index()
         for _, _, entry in bad_links:
