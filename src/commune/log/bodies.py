@@ -212,6 +212,48 @@ class Delegate(Body):
     to: Annotated[bytes, Meta(max_length=32)] = b""
 
 
+Periods = Annotated[int, Meta(ge=1, le=1200)]
+
+
+class Offer(Body):
+    """A rental offer (rule 7): the author, a signer of `renter`, asks the commune to buy an
+    asset for `price` and rent it to `renter` at `rent` a period for `lease_periods`, financed by
+    `bonds` bonds repaid over `term_periods`, with `costs` a period borne by the commune. The
+    auction of its bond series closes at `deadline_ms`. `valuation` is the hash of the evidence
+    of value; the vendor is paid through the bank at `vendor_payee` (and, if a participant, is
+    named by key in `vendor` so the rules can refuse a vendor who is the requester)."""
+
+    renter: Key
+    description: Name
+    price: Amount
+    rent: Amount
+    costs: Annotated[int, Meta(ge=0, le=2**62)]
+    lease_periods: Periods
+    term_periods: Periods
+    bonds: Annotated[int, Meta(ge=1, le=10_000_000)]
+    vendor_payee: Reference
+    valuation: Key
+    deadline_ms: Annotated[int, Meta(ge=0, le=2**63 - 1)]
+    vendor: Annotated[bytes, Meta(max_length=32)] = b""
+
+
+class Bid(Body):
+    """A sealed bid for `quantity` bonds of the series of `offer` (its entry id), at the lowest
+    annual rate the bidder accepts (`rate_num`/`rate_den`, e.g. 9/200 for 4.5 %). The bid escrows
+    quantity × face value from the bidder's own account when it is taken in (rule 11)."""
+
+    offer: Key
+    quantity: Annotated[int, Meta(ge=1, le=10_000_000)]
+    rate_num: Annotated[int, Meta(ge=0, le=10**12)]
+    rate_den: Annotated[int, Meta(ge=1, le=10**12)]
+
+
+class WithdrawBid(Body):
+    """The bidder takes back their bid (its entry id) before the auction's deadline; the escrow returns."""
+
+    bid: Key
+
+
 KINDS: dict[str, type[Body]] = {
     "profile": Profile,
     "note": Note,
@@ -229,6 +271,9 @@ KINDS: dict[str, type[Body]] = {
     "propose": Propose,
     "vote": Vote,
     "delegate": Delegate,
+    "offer": Offer,
+    "bid": Bid,
+    "withdraw_bid": WithdrawBid,
 }
 
 KIND_OF: dict[type[Body], str] = {cls: kind for kind, cls in KINDS.items()}

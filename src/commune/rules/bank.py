@@ -71,7 +71,7 @@ def withdraw(state: CommuneState, entry: Entry, body: Withdraw, chain_height: in
 def confirm_payment(state: CommuneState, entry: Entry, body: ConfirmPayment) -> list[Effect]:
     require_steward(state, entry)
     pending = state.tables["pending"].get(body.withdrawal)
-    if pending is None or pending.kind != "withdrawal":
+    if pending is None or pending.kind not in ("withdrawal", "purchase"):
         raise RuleRefused(RuleReason.UNKNOWN_WITHDRAWAL)
     return [
         Post(

@@ -172,6 +172,59 @@ class SetStatus(_Effect, tag="status"):
     detail: bytes
 
 
+class OpenOffer(_Effect, tag="offer"):
+    """A rental offer passed rules 7-8: its bond series is on auction until `deadline_ms`, with
+    the reserve rate r_max per period as `reserve_num`/`reserve_den`."""
+
+    id: Key
+    requester: Key
+    renter: Key
+    description: str
+    price: int
+    rent: int
+    costs: int
+    lease_periods: int
+    term_periods: int
+    bonds: int
+    face_value: int
+    vendor_payee: str
+    valuation: Key
+    deadline_ms: int
+    reserve_num: int
+    reserve_den: int
+
+
+class PlaceBid(_Effect, tag="bid"):
+    """A sealed bid, its escrow posted alongside (rule 11)."""
+
+    id: Key
+    offer: Key
+    bidder: Key
+    quantity: int
+    rate_num: int
+    rate_den: int
+
+
+class CancelBid(_Effect, tag="bid_withdrawn"):
+    id: Key
+
+
+class Fill(msgspec.Struct, array_like=True, frozen=True, gc=False):
+    bid: Key
+    bonds: int
+
+
+class ClearAuction(_Effect, tag="clearing"):
+    """The auction of `offer` closed: "cleared" at the annual coupon `rate_num`/`rate_den` with
+    `fills` (every bid, in bid order, with the bonds it won), or "failed" (rule 10)."""
+
+    offer: Key
+    outcome: str
+    rate_num: int
+    rate_den: int
+    fills: tuple[Fill, ...]
+
+
 Effect = (
     Post
     | Refuse
@@ -195,4 +248,8 @@ Effect = (
     | SetCharter
     | SetStewards
     | SetStatus
+    | OpenOffer
+    | PlaceBid
+    | CancelBid
+    | ClearAuction
 )

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from commune.core.encoding import encode
 from commune.log import bodies
 from commune.log.entry import Entry
-from commune.rules import bank, governance, ledger, membership
+from commune.rules import bank, governance, ledger, membership, stock
 from commune.rules.charter import Charter
 from commune.rules.effects import Admit, Effect, Freeze, Refuse, RegisterEnterprise, SetStewards
 from commune.rules.model import BlockInfo, CommuneState
@@ -44,6 +44,9 @@ RULES: dict[type, Rule] = {
     bodies.Propose: lambda s, e, h: governance.propose(s, e, e.body),
     bodies.Vote: lambda s, e, h: governance.vote(s, e, e.body),
     bodies.Delegate: lambda s, e, h: governance.delegate(s, e, e.body),
+    bodies.Offer: lambda s, e, h: stock.offer(s, e, e.body),
+    bodies.Bid: lambda s, e, h: stock.bid(s, e, e.body, h),
+    bodies.WithdrawBid: lambda s, e, h: stock.withdraw_bid(s, e, e.body),
 }
 
 #: What a closed (dissolved or merged) commune still takes in: money going back to people.
@@ -92,10 +95,14 @@ def freeze(state: CommuneState, author: bytes, seq: int) -> list[Effect]:
 
 
 def close_due(state: CommuneState, time_ms: int) -> list[Effect]:
-    """Close every proposal whose deadline is before `time_ms` (the block's time)."""
+    """Close every proposal, then every auction, whose deadline is before `time_ms` (the block's time)."""
     effects: list[Effect] = []
     for pid in governance.due(state, time_ms):
         more = governance.close_at_deadline(state, pid)
+        state.apply_all(more)
+        effects.extend(more)
+    for oid in stock.due(state, time_ms):
+        more = stock.clear(state, oid)
         state.apply_all(more)
         effects.extend(more)
     return effects

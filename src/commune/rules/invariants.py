@@ -37,7 +37,7 @@ def violations(state: CommuneState) -> list[str]:
     for account, value in balances.items():
         if accounts.is_claim(account) and accounts.claim(value) < 0:
             found.append(f"{account} is below zero: {accounts.claim(value)}")
-    owed = sum(p.amount for p in state.tables["pending"].values() if p.kind == "withdrawal")
+    owed = sum(p.amount for p in state.tables["pending"].values() if p.kind in ("withdrawal", "purchase"))
     if accounts.claim(balances.get(accounts.WITHDRAWALS, 0)) != owed:
         found.append(f"withdrawals owed {accounts.claim(balances.get(accounts.WITHDRAWALS, 0))} != pending {owed}")
     return found

@@ -16,11 +16,13 @@ from typing import Any
 import msgspec
 
 from commune.core.encoding import encode
-from commune.rules import accounts
+from commune.rules import accounts, lifecycle
 from commune.rules.charter import Charter
 from commune.rules.effects import (
     Admit,
     ApproveSpend,
+    CancelBid,
+    ClearAuction,
     ClosePending,
     CloseProposal,
     CloseSpend,
@@ -28,9 +30,11 @@ from commune.rules.effects import (
     Effect,
     ExpelEnterprise,
     Freeze,
+    OpenOffer,
     OpenPending,
     OpenProposal,
     OpenSpend,
+    PlaceBid,
     Post,
     RecordAttestation,
     RecordVote,
@@ -122,6 +126,45 @@ class Proposal(Row):
     closed_height: int = 0
 
 
+class Asset(Row):
+    """A property of the common stock: its offer's figures, its life-cycle state, its series."""
+
+    requester: bytes
+    renter: bytes
+    description: str
+    price: int
+    rent: int
+    costs: int
+    lease_periods: int
+    term_periods: int
+    bonds: int
+    face_value: int
+    vendor_payee: str
+    valuation: bytes
+    deadline_ms: int
+    reserve_num: int
+    reserve_den: int
+    opened_height: int
+    state: str = "auction_open"
+    #: The clearing rate (annual coupon) once cleared.
+    coupon_num: int = 0
+    coupon_den: int = 1
+    #: Principal of the series still owed to its holders.
+    outstanding: int = 0
+
+
+class PlacedBid(Row):
+    offer: bytes
+    bidder: bytes
+    quantity: int
+    rate_num: int
+    rate_den: int
+    #: The state's event counter when taken in: "earlier bid" in the auction's tie rules.
+    received: int
+    status: str = "open"  # "open" | "withdrawn" | "filled" | "unfilled"
+    filled: int = 0
+
+
 class BlockInfo(Row):
     height: int
     time_ms: int
@@ -144,6 +187,9 @@ TABLES: dict[str, type] = {
     "proposals": Proposal,
     "votes": str,  # (proposal, voter) -> choice
     "delegations": bytes,  # (delegator, topic) -> delegate
+    "assets": Asset,  # offer id -> the property and its series
+    "bids": PlacedBid,  # bid entry id -> the bid
+    "holdings": int,  # (asset, holder) -> bonds held
     "blocks": BlockInfo,  # block id -> height, time
     "meta": Any,  # name -> value
 }
@@ -307,7 +353,6 @@ class CommuneState:
             self.apply(effect)
 
 
-
 def _post(state: CommuneState, e: Post) -> None:
     if sum(p.amount for p in e.postings) != 0:
         raise ValueError(f"unbalanced transaction: {e}")
@@ -444,6 +489,68 @@ def _status(state: CommuneState, e: SetStatus) -> None:
     state.set("meta", "status_detail", e.detail)  # a merger: the other commune's id
 
 
+def _offer(state: CommuneState, e: OpenOffer) -> None:
+    state.set(
+        "assets",
+        e.id,
+        Asset(
+            e.requester,
+            e.renter,
+            e.description,
+            e.price,
+            e.rent,
+            e.costs,
+            e.lease_periods,
+            e.term_periods,
+            e.bonds,
+            e.face_value,
+            e.vendor_payee,
+            e.valuation,
+            e.deadline_ms,
+            e.reserve_num,
+            e.reserve_den,
+            state.height,
+            state=lifecycle.step(lifecycle.State.REQUESTED, lifecycle.Transition.OPEN_AUCTION).value,
+        ),
+    )
+
+
+def _bid(state: CommuneState, e: PlaceBid) -> None:
+    state.set("bids", e.id, PlacedBid(e.offer, e.bidder, e.quantity, e.rate_num, e.rate_den, state.next_tick()))
+
+
+def _bid_withdrawn(state: CommuneState, e: CancelBid) -> None:
+    b = state.tables["bids"][e.id]
+    state.set("bids", e.id, msgspec.structs.replace(b, status="withdrawn"))
+
+
+def _clearing(state: CommuneState, e: ClearAuction) -> None:
+    asset = state.tables["assets"][e.offer]
+    for fill in e.fills:
+        b = state.tables["bids"][fill.bid]
+        state.set(
+            "bids",
+            fill.bid,
+            msgspec.structs.replace(b, status="filled" if fill.bonds else "unfilled", filled=fill.bonds),
+        )
+        if fill.bonds:
+            key = (e.offer, b.bidder)
+            state.set("holdings", key, state.tables["holdings"].get(key, 0) + fill.bonds)
+    if e.outcome == "failed":
+        new_state = lifecycle.step(lifecycle.State(asset.state), lifecycle.Transition.FAIL)
+        state.set("assets", e.offer, msgspec.structs.replace(asset, state=new_state.value))
+        return
+    cleared = lifecycle.step(lifecycle.State(asset.state), lifecycle.Transition.CLEAR)
+    rented = lifecycle.step(cleared, lifecycle.Transition.START_RENTAL)  # rule 12: the rental starts
+    state.set(
+        "assets",
+        e.offer,
+        msgspec.structs.replace(
+            asset, state=rented.value, coupon_num=e.rate_num, coupon_den=e.rate_den, outstanding=asset.price
+        ),
+    )
+
+
 _HANDLERS = {
     Post: _post,
     Refuse: _refuse,
@@ -467,4 +574,8 @@ _HANDLERS = {
     SetCharter: _charter,
     SetStewards: _stewards,
     SetStatus: _status,
+    OpenOffer: _offer,
+    PlaceBid: _bid,
+    CancelBid: _bid_withdrawn,
+    ClearAuction: _clearing,
 }

@@ -41,6 +41,15 @@ class RuleReason(StrEnum):
     UNKNOWN_CHAIN_REF = "unknown_chain_ref"
     TIME_BEFORE_CHAIN_REF = "time_before_chain_ref"
     COMMUNE_CLOSED = "commune_closed"
+    BAD_OFFER = "bad_offer"
+    OFFER_CANNOT_FUND = "offer_cannot_fund"
+    VENDOR_IS_REQUESTER = "vendor_is_requester"
+    UNKNOWN_OFFER = "unknown_offer"
+    AUCTION_CLOSED = "auction_closed"
+    BAD_BID = "bad_bid"
+    ABOVE_RESERVE_RATE = "above_reserve_rate"
+    UNKNOWN_BID = "unknown_bid"
+    NOT_YOUR_BID = "not_your_bid"
 
 
 EXPLANATIONS: dict[RuleReason, str] = {
@@ -73,6 +82,15 @@ EXPLANATIONS: dict[RuleReason, str] = {
     RuleReason.UNKNOWN_CHAIN_REF: "the entry names a chain block that is not in the chain",
     RuleReason.TIME_BEFORE_CHAIN_REF: "the entry claims a time before the chain block it names",
     RuleReason.COMMUNE_CLOSED: "the commune has been dissolved or merged",
+    RuleReason.BAD_OFFER: "the rental offer is not one the commune can take up",
+    RuleReason.OFFER_CANNOT_FUND: "the net rent over the bond term is less than the price, so no rate can fund it",
+    RuleReason.VENDOR_IS_REQUESTER: "the vendor may not be the requester or a signer of the renting enterprise",
+    RuleReason.UNKNOWN_OFFER: "no rental offer has this id",
+    RuleReason.AUCTION_CLOSED: "the auction is not open (its deadline has passed or it was decided)",
+    RuleReason.BAD_BID: "the bid is not well-formed (a rate must be a fraction in lowest terms)",
+    RuleReason.ABOVE_RESERVE_RATE: "the bid asks a higher rate than the offer's rent can pay",
+    RuleReason.UNKNOWN_BID: "no open bid has this id",
+    RuleReason.NOT_YOUR_BID: "only the bidder may withdraw a bid",
 }
 
 

@@ -34,6 +34,9 @@ KEYS: dict[str, tuple[str, ...]] = {
     "proposals": ("id",),
     "votes": ("proposal", "voter"),
     "delegations": ("delegator", "topic"),
+    "assets": ("id",),
+    "bids": ("id",),
+    "holdings": ("asset", "holder"),
     "blocks": ("id",),
     "meta": ("name",),
 }
@@ -45,6 +48,7 @@ VALUE_COLUMN: dict[str, str] = {
     "included": "seq",
     "frozen": "seq",
     "votes": "choice",
+    "holdings": "bonds",
     "delegations": "delegate",
     "meta": "value",
 }

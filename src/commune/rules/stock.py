@@ -1,0 +1,191 @@
+"""The common stock, rules 7-12: rental offers, their bond auctions, and buying the asset.
+
+An offer is taken in when its figures can fund the asset (`reserve_rate`); its bond series is
+then on sale until the offer's deadline. A bid escrows its money from the bidder's own account
+when it is taken in (the spend rule of DESIGN 3.1), and can be withdrawn before the deadline.
+The first block past the deadline clears the auction (`auction.clear`) from the bids taken in
+before it: unfilled escrow returns to the bidders; on success the escrowed price pays the
+vendor through the bank bridge (a pending payment the steward confirms), the holdings are
+registered, and the rental starts. Rent, debt service and what follows are later rules.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+from commune.core.rates import format_percent
+from commune.log.bodies import Bid, Offer, WithdrawBid
+from commune.log.entry import Entry
+from commune.rules import accounts, auction, lifecycle
+from commune.rules.charter import DAY_MS, Charter
+from commune.rules.effects import (
+    CancelBid,
+    ClearAuction,
+    Effect,
+    Fill,
+    OpenOffer,
+    OpenPending,
+    PlaceBid,
+    Post,
+    Posting,
+)
+from commune.rules.ledger import require_available
+from commune.rules.membership import require_signer
+from commune.rules.model import Asset, CommuneState
+from commune.rules.refusal import RuleReason, RuleRefused
+from commune.rules.reserve_rate import OfferCannotFund, OfferError, reserve_rate
+
+#: Months in a year, to turn a rate per period into the annual rate bids are made in.
+MONTHS_PER_YEAR = 12
+
+
+def periods_per_year(charter: Charter) -> Fraction:
+    return Fraction(MONTHS_PER_YEAR, charter.period_months)
+
+
+def annual_reserve(state: CommuneState, asset: Asset) -> Fraction:
+    """An offer's r_max as an annual rate (bids are annual rates)."""
+    return Fraction(asset.reserve_num, asset.reserve_den) * periods_per_year(state.charter)
+
+
+def offer(state: CommuneState, entry: Entry, body: Offer) -> list[Effect]:
+    require_signer(state, body.renter, entry.author)
+    ent = state.enterprise(body.renter)
+    assert ent is not None
+    if body.vendor and (body.vendor == entry.author or body.vendor in ent.signers):
+        raise RuleRefused(RuleReason.VENDOR_IS_REQUESTER)
+    if body.term_periods > body.lease_periods:
+        raise RuleRefused(RuleReason.BAD_OFFER, "the bond term cannot be longer than the lease")
+    if body.price % body.bonds:
+        raise RuleRefused(RuleReason.BAD_OFFER, f"the price must divide into {body.bonds} bonds of a whole face value")
+    if body.costs >= body.rent:
+        raise RuleRefused(RuleReason.BAD_OFFER, "the rent must be more than the commune's costs")
+    limit = entry.time_ms + state.charter.max_voting_days * DAY_MS
+    if not entry.time_ms < body.deadline_ms <= limit:
+        raise RuleRefused(RuleReason.BAD_DEADLINE, f"at most {state.charter.max_voting_days} days after the offer")
+    try:
+        r_max = reserve_rate(body.price, body.rent - body.costs, body.term_periods)
+    except OfferCannotFund as exc:
+        raise RuleRefused(RuleReason.OFFER_CANNOT_FUND, exc.message) from None
+    except OfferError as exc:
+        raise RuleRefused(RuleReason.BAD_OFFER, exc.message) from None
+    return [
+        OpenOffer(
+            entry.id,
+            entry.author,
+            body.renter,
+            body.description,
+            body.price,
+            body.rent,
+            body.costs,
+            body.lease_periods,
+            body.term_periods,
+            body.bonds,
+            body.price // body.bonds,
+            body.vendor_payee,
+            body.valuation,
+            body.deadline_ms,
+            r_max.numerator,
+            r_max.denominator,
+        )
+    ]
+
+
+def _open_asset(state: CommuneState, offer_id: bytes, entry: Entry) -> Asset:
+    asset = state.tables["assets"].get(offer_id)
+    if asset is None:
+        raise RuleRefused(RuleReason.UNKNOWN_OFFER)
+    if asset.state != lifecycle.State.AUCTION_OPEN or entry.time_ms > asset.deadline_ms:
+        raise RuleRefused(RuleReason.AUCTION_CLOSED)
+    return asset
+
+
+def bid(state: CommuneState, entry: Entry, body: Bid, chain_height: int) -> list[Effect]:
+    asset = _open_asset(state, body.offer, entry)
+    rate = Fraction(body.rate_num, body.rate_den)
+    if (rate.numerator, rate.denominator) != (body.rate_num, body.rate_den):
+        raise RuleRefused(RuleReason.BAD_BID, "write the rate in lowest terms")
+    reserve = annual_reserve(state, asset)
+    if rate > reserve:
+        raise RuleRefused(
+            RuleReason.ABOVE_RESERVE_RATE, f"the highest rate this offer allows is {format_percent(reserve)} a year"
+        )
+    if body.quantity > asset.bonds:
+        raise RuleRefused(RuleReason.BAD_BID, f"the series has {asset.bonds} bonds")
+    escrow = auction.escrow_for(body.quantity, asset.face_value)
+    require_available(state, entry, escrow, chain_height)
+    bidder = accounts.participant_account(entry.author)
+    return [
+        PlaceBid(entry.id, body.offer, entry.author, body.quantity, body.rate_num, body.rate_den),
+        Post((Posting(bidder, escrow), Posting(accounts.ESCROW, -escrow)), "bid escrow"),
+    ]
+
+
+def withdraw_bid(state: CommuneState, entry: Entry, body: WithdrawBid) -> list[Effect]:
+    placed = state.tables["bids"].get(body.bid)
+    if placed is None or placed.status != "open":
+        raise RuleRefused(RuleReason.UNKNOWN_BID)
+    if placed.bidder != entry.author:
+        raise RuleRefused(RuleReason.NOT_YOUR_BID)
+    asset = _open_asset(state, placed.offer, entry)
+    escrow = placed.quantity * asset.face_value
+    bidder = accounts.participant_account(entry.author)
+    return [CancelBid(body.bid), Post((Posting(accounts.ESCROW, escrow), Posting(bidder, -escrow)), "bid withdrawn")]
+
+
+def due(state: CommuneState, time_ms: int) -> list[bytes]:
+    """Offers whose auction is open and whose deadline is before `time_ms`, by (deadline, id)."""
+    return [
+        oid
+        for _, oid in sorted(
+            (a.deadline_ms, oid)
+            for oid, a in state.tables["assets"].items()
+            if a.state == lifecycle.State.AUCTION_OPEN and a.deadline_ms < time_ms
+        )
+    ]
+
+
+def clear(state: CommuneState, offer_id: bytes) -> list[Effect]:
+    """Close the auction of `offer_id` from the open bids taken in before this block's time."""
+    asset = state.tables["assets"][offer_id]
+    open_bids = sorted(
+        (
+            (b.received, bid_id, b)
+            for bid_id, b in state.tables["bids"].items()
+            if b.offer == offer_id and b.status == "open"
+        )
+    )
+    bids = [
+        auction.Bid(bid_id, b.bidder, b.quantity, Fraction(b.rate_num, b.rate_den), order)
+        for order, bid_id, b in open_bids
+    ]
+    result = auction.clear(bids, asset.bonds, annual_reserve(state, asset))
+    releases = auction.release_after(result, asset.face_value)
+    effects: list[Effect] = []
+    if result.failed:
+        effects.append(ClearAuction(offer_id, "failed", 0, 1, tuple(Fill(b.id, 0) for b in bids)))
+    else:
+        assert result.rate is not None
+        effects.append(
+            ClearAuction(
+                offer_id,
+                "cleared",
+                result.rate.numerator,
+                result.rate.denominator,
+                tuple(Fill(b.id, result.fills[b.id]) for b in bids),
+            )
+        )
+    for b in bids:
+        released = releases[b.id].released
+        if released:
+            bidder = accounts.participant_account(b.bidder)
+            effects.append(Post((Posting(accounts.ESCROW, released), Posting(bidder, -released)), "escrow released"))
+    if not result.failed:
+        effects.append(
+            Post(
+                (Posting(accounts.ESCROW, asset.price), Posting(accounts.WITHDRAWALS, -asset.price)),
+                f"purchase: {asset.description}",
+            )
+        )
+        effects.append(OpenPending(offer_id, "purchase", accounts.WITHDRAWALS, asset.price, asset.vendor_payee))
+    return effects
