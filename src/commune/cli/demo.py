@@ -123,17 +123,26 @@ def _run(console: Console, root: Path, stack: ExitStack) -> None:
     head2 = ana_store.get(ana_key.public, 2)
     assert head2 is not None
     forked = sign_entry(
-        ana_key, commune=commune, seq=3, prev=head2.id, time_ms=clock.now_ms(), chain_ref=commune,
+        ana_key,
+        commune=commune,
+        seq=3,
+        prev=head2.id,
+        time_ms=clock.now_ms(),
+        chain_ref=commune,
         body=Note("A different quote, signed at the same position."),
     )
     report = ben_store.ingest([forked])
     proof = report.forks[0]
     author, seq = proof.check(commune)
-    console.print(f"  ben's node: {report}; the proof checks on its own: feed {short_hex(author)}… "
-                  f"frozen from #{seq}")
+    console.print(f"  ben's node: {report}; the proof checks on its own: feed {short_hex(author)}… frozen from #{seq}")
     clock.advance(MINUTE_MS)
     late = sign_entry(
-        ana_key, commune=commune, seq=4, prev=ana_entries[2].id, time_ms=clock.now_ms(), chain_ref=commune,
+        ana_key,
+        commune=commune,
+        seq=4,
+        prev=ana_entries[2].id,
+        time_ms=clock.now_ms(),
+        chain_ref=commune,
         body=Note("Anything after the fork no longer counts."),
     )
     console.print(f"  a later entry of the frozen feed: {ben_store.ingest([late])}")
@@ -148,20 +157,28 @@ def _run(console: Console, root: Path, stack: ExitStack) -> None:
         frozen = store.frozen()
         for author, seq in sorted(store.frontier().items()):
             owner = "ana" if author == ana_key.public else "ben" if author == ben_key.public else "?"
-            table.add_row(name, f"{owner} {short_hex(author)}…", str(seq),
-                          f"#{frozen[author]}" if author in frozen else "")
+            table.add_row(
+                name, f"{owner} {short_hex(author)}…", str(seq), f"#{frozen[author]}" if author in frozen else ""
+            )
     console.print(table)
     _chain_story(console, root / "commune")
-    console.print("\nNext: `make test` runs the tests; bench/ingest.py and bench/chain.py measure speed. "
-                  "See docs/protocol.md for the entry and block formats.")
+    console.print(
+        "\nNext: `make test` runs the tests; bench/ingest.py and bench/chain.py measure speed. "
+        "See docs/protocol.md for the entry and block formats."
+    )
 
 
 def _chain_story(console: Console, root: Path) -> None:
     """Founding a commune, admitting a worker, moving money and deciding, on two nodes: the
     steward's, which builds blocks, and a member's, which checks every block for itself."""
     console.rule("[bold]5. A commune on its chain")
-    world = World(root, ["ana", "ben", "cy"], enterprises={"bakery": ["ana"], "workshop": ["ben"]},
-                  steward="ana", nodes=["ana", "ben"])
+    world = World(
+        root,
+        ["ana", "ben", "cy"],
+        enterprises={"bakery": ["ana"], "workshop": ["ben"]},
+        steward="ana",
+        nodes=["ana", "ben"],
+    )
     world.home["ben"] = "ben"
     try:
         _play(console, world)
@@ -171,8 +188,10 @@ def _chain_story(console: Console, root: Path) -> None:
 
 def _play(console: Console, w: World) -> None:
     money = lambda minor: format_amount(minor, "EUR")  # noqa: E731
-    console.print(f"  founded: commune id {short_hex(w.commune)}… (the hash of its genesis block); "
-                  "ana, ben, cy are founders, ana is the steward")
+    console.print(
+        f"  founded: commune id {short_hex(w.commune)}… (the hash of its genesis block); "
+        "ana, ben, cy are founders, ana is the steward"
+    )
 
     def settle(what: str) -> None:
         w.clock.advance(MINUTE_MS)
@@ -207,8 +226,10 @@ def _play(console: Console, w: World) -> None:
     act("cy", Vote(prop.id, "yes"))
     settle("dee, on probation, tries to vote; ana and cy vote yes")
     state = w.nodes["ben"].state.state
-    console.print(f"  the proposal {state.tables['proposals'][prop.id].status}; "
-                  f"probation is now {state.charter.probation_days} days")
+    console.print(
+        f"  the proposal {state.tables['proposals'][prop.id].status}; "
+        f"probation is now {state.charter.probation_days} days"
+    )
 
     table = Table(title="Balances (EUR) as ben's node derives them")
     table.add_column("account")

@@ -59,15 +59,13 @@ def load_key_file(path: str | os.PathLike[str]) -> SecretKey:
         mode = path.stat().st_mode
     except FileNotFoundError:
         raise KeyFileError(
-            f"the key file {path} is missing; restore it from your backup "
-            "(a new key would be a different person)"
+            f"the key file {path} is missing; restore it from your backup (a new key would be a different person)"
         ) from None
     except OSError as exc:
         raise KeyFileError(f"cannot read the key file {path}: {exc.strerror}") from None
     if mode & (stat.S_IRWXG | stat.S_IRWXO):
         raise KeyFileError(
-            f"the key file {path} can be read by other users (mode {stat.S_IMODE(mode):o}); "
-            f"run: chmod 600 {path}"
+            f"the key file {path} can be read by other users (mode {stat.S_IMODE(mode):o}); run: chmod 600 {path}"
         )
     try:
         text = path.read_text(encoding="ascii")
@@ -81,9 +79,11 @@ def load_key_file(path: str | os.PathLike[str]) -> SecretKey:
         raise KeyFileError(f"the key file {path} is corrupt; restore it from your backup") from None
     lines = text.split("\n")
     if len(lines) > 2 and lines[2].startswith("public ") and lines[2] != f"public {key.public.hex()}":
-        raise KeyFileError(f"the key file {path} is corrupt (its key does not match its public line); "
-                           "restore it from your backup")
+        raise KeyFileError(
+            f"the key file {path} is corrupt (its key does not match its public line); restore it from your backup"
+        )
     if text.rstrip("\n") != _render(key).rstrip("\n"):
-        raise KeyFileError(f"the key file {path} is corrupt (it is not exactly what commune wrote); "
-                           "restore it from your backup")
+        raise KeyFileError(
+            f"the key file {path} is corrupt (it is not exactly what commune wrote); restore it from your backup"
+        )
     return key

@@ -13,10 +13,38 @@ from commune.core.errors import CommuneError
 
 #: Minor-unit exponents of the ISO 4217 currencies a commune is likely to keep accounts in.
 CURRENCY_EXPONENTS: dict[str, int] = {
-    "AUD": 2, "BGN": 2, "BRL": 2, "CAD": 2, "CHF": 2, "CNY": 2, "CZK": 2, "DKK": 2, "EUR": 2,
-    "GBP": 2, "HKD": 2, "HUF": 2, "INR": 2, "MXN": 2, "NOK": 2, "NZD": 2, "PLN": 2, "RON": 2,
-    "SEK": 2, "SGD": 2, "USD": 2, "ZAR": 2, "ARS": 2, "CLP": 0, "ISK": 0, "JPY": 0, "KRW": 0,
-    "BHD": 3, "JOD": 3, "KWD": 3, "OMR": 3, "TND": 3,
+    "AUD": 2,
+    "BGN": 2,
+    "BRL": 2,
+    "CAD": 2,
+    "CHF": 2,
+    "CNY": 2,
+    "CZK": 2,
+    "DKK": 2,
+    "EUR": 2,
+    "GBP": 2,
+    "HKD": 2,
+    "HUF": 2,
+    "INR": 2,
+    "MXN": 2,
+    "NOK": 2,
+    "NZD": 2,
+    "PLN": 2,
+    "RON": 2,
+    "SEK": 2,
+    "SGD": 2,
+    "USD": 2,
+    "ZAR": 2,
+    "ARS": 2,
+    "CLP": 0,
+    "ISK": 0,
+    "JPY": 0,
+    "KRW": 0,
+    "BHD": 3,
+    "JOD": 3,
+    "KWD": 3,
+    "OMR": 3,
+    "TND": 3,
 }
 
 
@@ -131,9 +159,7 @@ def parse_money(text: str, currency: str | None = None) -> Money:
         raise MoneyError(f"an amount is text like 1,250.00, not {type(text).__name__}")
     match = _AMOUNT.match(text)
     if not match:
-        raise MoneyError(
-            f"{text!r} is not an amount; write it like 1,250.00 or 1250 (a point for decimals)"
-        )
+        raise MoneyError(f"{text!r} is not an amount; write it like 1,250.00 or 1250 (a point for decimals)")
     typed = match["cur1"] or match["cur2"]
     if match["cur1"] and match["cur2"]:
         raise MoneyError(f"{text!r} names a currency twice; write it once, like 1,250.00 EUR")
@@ -147,9 +173,7 @@ def parse_money(text: str, currency: str | None = None) -> Money:
     exp = exponent(code)
     frac = match["frac"] or ""
     if len(frac) > exp:
-        raise MoneyError(
-            f"{text!r} has {len(frac)} decimals, but {code} has {exp}; amounts are never rounded"
-        )
+        raise MoneyError(f"{text!r} has {len(frac)} decimals, but {code} has {exp}; amounts are never rounded")
     whole = int(re.sub(r"[ ,_]", "", match["whole"]))
     minor = whole * 10**exp + (int(frac.ljust(exp, "0")) if exp else 0)
     return Money(-minor if match["sign"] else minor, code)

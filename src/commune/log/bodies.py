@@ -254,6 +254,14 @@ class WithdrawBid(Body):
     bid: Key
 
 
+class PayRent(Body):
+    """A signer of the renting enterprise pays `amount` of rent for `asset` (its offer's entry
+    id) from the enterprise's account; rent paid ahead is kept for the next periods."""
+
+    asset: Key
+    amount: Amount
+
+
 KINDS: dict[str, type[Body]] = {
     "profile": Profile,
     "note": Note,
@@ -274,6 +282,7 @@ KINDS: dict[str, type[Body]] = {
     "offer": Offer,
     "bid": Bid,
     "withdraw_bid": WithdrawBid,
+    "pay_rent": PayRent,
 }
 
 KIND_OF: dict[type[Body], str] = {cls: kind for kind, cls in KINDS.items()}

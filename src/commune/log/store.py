@@ -292,9 +292,11 @@ class EntryStore:
 
     def _raw_by_id(self, entry_id: bytes) -> bytes | None:
         where = self._recent.get(entry_id)
-        locs = [where] if where is not None else [
-            loc for (loc,) in self._db.execute("SELECT loc FROM id_index WHERE id_key = ?", (id_key(entry_id),))
-        ]
+        locs = (
+            [where]
+            if where is not None
+            else [loc for (loc,) in self._db.execute("SELECT loc FROM id_index WHERE id_key = ?", (id_key(entry_id),))]
+        )
         for loc in locs:
             (raws,) = self._db.execute("SELECT raws FROM chunks WHERE n = ?", (loc >> _POS_BITS,)).fetchone()
             raw = _unpack(raws)[loc & _POS_MASK]
@@ -455,13 +457,15 @@ class EntryStore:
             if head is None:
                 if not feed.new:
                     continue
-                head = FeedHead(next_fid, author, feed.last_seq, feed.last_id, feed.last_time, feed.frozen_at,
-                                feed.verified_seq)
+                head = FeedHead(
+                    next_fid, author, feed.last_seq, feed.last_id, feed.last_time, feed.frozen_at, feed.verified_seq
+                )
                 next_fid += 1
                 new_feeds.append(head)
             elif feed.new or feed.frozen_at != head.frozen_at:
-                head = FeedHead(head.fid, author, feed.last_seq, feed.last_id, feed.last_time, feed.frozen_at,
-                                feed.verified_seq)
+                head = FeedHead(
+                    head.fid, author, feed.last_seq, feed.last_id, feed.last_time, feed.frozen_at, feed.verified_seq
+                )
             else:
                 continue
             heads[author] = head

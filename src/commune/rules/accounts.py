@@ -26,6 +26,7 @@ OWN_FUNDS = (FUNDS, INCOME, EXPENSES, DIVIDEND_POOL)
 #: What the commune owes that is not a person's or an enterprise's account.
 OTHER_CLAIMS = (WITHDRAWALS, ESCROW)
 
+_ASSET = "a:"
 _PARTICIPANT = "p:"
 _ENTERPRISE = "e:"
 
@@ -39,9 +40,15 @@ def enterprise_account(enterprise: bytes) -> str:
     return _ENTERPRISE + enterprise.hex()
 
 
+def asset_account(asset: bytes) -> str:
+    """Rent paid for an asset and not yet settled, with its series' reserve: owed to its holders
+    and the commune, held apart because the series is non-recourse (rule 9)."""
+    return _ASSET + asset.hex()
+
+
 def is_claim(account: str) -> bool:
     """Accounts that are a claim of someone on the commune."""
-    return account.startswith((_PARTICIPANT, _ENTERPRISE)) or account in OTHER_CLAIMS
+    return account.startswith((_PARTICIPANT, _ENTERPRISE, _ASSET)) or account in OTHER_CLAIMS
 
 
 def participant_of(account: str) -> bytes | None:

@@ -223,6 +223,30 @@ class ClearAuction(_Effect, tag="clearing"):
     rate_num: int
     rate_den: int
     fills: tuple[Fill, ...]
+    #: The level debt service per period at that rate, and the first period rent is due for.
+    payment: int = 0
+    first_period: int = 0
+
+
+class SettleAsset(_Effect, tag="settlement"):
+    """One asset's period settled (rules 13-14): `outcome` is "paid" (rent consumed: costs, debt
+    service, surplus, as the postings beside it show), "redeemed" (paid, and the last principal
+    with it), "rent_to_pool" (a redeemed asset's net rent) or "missed" (not enough rent held);
+    the asset's series figures after it."""
+
+    asset: Key
+    period: int
+    outcome: str
+    outstanding: int
+    periods_left: int
+    reserve: int
+    missed: int
+
+
+class SettlePeriod(_Effect, tag="period"):
+    """The commune's period `period` is settled (every asset first)."""
+
+    period: int
 
 
 Effect = (
@@ -252,4 +276,6 @@ Effect = (
     | PlaceBid
     | CancelBid
     | ClearAuction
+    | SettleAsset
+    | SettlePeriod
 )

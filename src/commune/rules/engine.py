@@ -14,7 +14,7 @@ from collections.abc import Callable
 from commune.core.encoding import encode
 from commune.log import bodies
 from commune.log.entry import Entry
-from commune.rules import bank, governance, ledger, membership, stock
+from commune.rules import bank, governance, ledger, membership, rent, stock
 from commune.rules.charter import Charter
 from commune.rules.effects import Admit, Effect, Freeze, Refuse, RegisterEnterprise, SetStewards
 from commune.rules.model import BlockInfo, CommuneState
@@ -47,6 +47,7 @@ RULES: dict[type, Rule] = {
     bodies.Offer: lambda s, e, h: stock.offer(s, e, e.body),
     bodies.Bid: lambda s, e, h: stock.bid(s, e, e.body, h),
     bodies.WithdrawBid: lambda s, e, h: stock.withdraw_bid(s, e, e.body),
+    bodies.PayRent: lambda s, e, h: rent.pay_rent(s, e, e.body),
 }
 
 #: What a closed (dissolved or merged) commune still takes in: money going back to people.
@@ -95,7 +96,8 @@ def freeze(state: CommuneState, author: bytes, seq: int) -> list[Effect]:
 
 
 def close_due(state: CommuneState, time_ms: int) -> list[Effect]:
-    """Close every proposal, then every auction, whose deadline is before `time_ms` (the block's time)."""
+    """Close every proposal, then every auction, whose deadline is before `time_ms` (the block's
+    time), then settle every period that ended by then."""
     effects: list[Effect] = []
     for pid in governance.due(state, time_ms):
         more = governance.close_at_deadline(state, pid)
@@ -103,6 +105,10 @@ def close_due(state: CommuneState, time_ms: int) -> list[Effect]:
         effects.extend(more)
     for oid in stock.due(state, time_ms):
         more = stock.clear(state, oid)
+        state.apply_all(more)
+        effects.extend(more)
+    for period in rent.due(state, time_ms):
+        more = rent.settle_period(state, period)
         state.apply_all(more)
         effects.extend(more)
     return effects
@@ -132,6 +138,7 @@ def found(
     state.set("meta", "commune", commune)
     state.set("meta", "charter", encode(charter))
     state.set("meta", "status", "active")
+    state.set("meta", "genesis_ms", time_ms)
     begin_block(state, 0, time_ms)
     for eid, name, signers, k in enterprises:
         state.apply(RegisterEnterprise(eid, name, signers, k))

@@ -46,6 +46,8 @@ from commune.rules.effects import (
     SetName,
     SetStatus,
     SetStewards,
+    SettleAsset,
+    SettlePeriod,
 )
 
 
@@ -151,6 +153,15 @@ class Asset(Row):
     coupon_den: int = 1
     #: Principal of the series still owed to its holders.
     outstanding: int = 0
+    #: The level debt service per period (rounded up once, at clearing) and periods left.
+    payment: int = 0
+    periods_left: int = 0
+    #: The first period whose settlement charges rent (the first whole period of the rental).
+    first_period: int = 0
+    #: Of the asset account: the series reserve (rule 13); the rest is rent paid and not settled.
+    reserve: int = 0
+    #: Periods in a row settled without the rent (rule 15 counts them).
+    missed: int = 0
 
 
 class PlacedBid(Row):
@@ -524,6 +535,29 @@ def _bid_withdrawn(state: CommuneState, e: CancelBid) -> None:
     state.set("bids", e.id, msgspec.structs.replace(b, status="withdrawn"))
 
 
+def _settle_asset(state: CommuneState, e: SettleAsset) -> None:
+    asset = state.tables["assets"][e.asset]
+    new_state = asset.state
+    if e.outcome == "redeemed":
+        new_state = lifecycle.step(lifecycle.State(asset.state), lifecycle.Transition.REDEEM).value
+    state.set(
+        "assets",
+        e.asset,
+        msgspec.structs.replace(
+            asset,
+            state=new_state,
+            outstanding=e.outstanding,
+            periods_left=e.periods_left,
+            reserve=e.reserve,
+            missed=e.missed,
+        ),
+    )
+
+
+def _settle_period(state: CommuneState, e: SettlePeriod) -> None:
+    state.set("meta", "periods_settled", e.period)
+
+
 def _clearing(state: CommuneState, e: ClearAuction) -> None:
     asset = state.tables["assets"][e.offer]
     for fill in e.fills:
@@ -546,7 +580,14 @@ def _clearing(state: CommuneState, e: ClearAuction) -> None:
         "assets",
         e.offer,
         msgspec.structs.replace(
-            asset, state=rented.value, coupon_num=e.rate_num, coupon_den=e.rate_den, outstanding=asset.price
+            asset,
+            state=rented.value,
+            coupon_num=e.rate_num,
+            coupon_den=e.rate_den,
+            outstanding=asset.price,
+            payment=e.payment,
+            periods_left=asset.term_periods,
+            first_period=e.first_period,
         ),
     )
 
@@ -578,4 +619,6 @@ _HANDLERS = {
     PlaceBid: _bid,
     CancelBid: _bid_withdrawn,
     ClearAuction: _clearing,
+    SettleAsset: _settle_asset,
+    SettlePeriod: _settle_period,
 }

@@ -50,6 +50,7 @@ class RuleReason(StrEnum):
     ABOVE_RESERVE_RATE = "above_reserve_rate"
     UNKNOWN_BID = "unknown_bid"
     NOT_YOUR_BID = "not_your_bid"
+    NOT_RENTED = "not_rented"
 
 
 EXPLANATIONS: dict[RuleReason, str] = {
@@ -91,6 +92,7 @@ EXPLANATIONS: dict[RuleReason, str] = {
     RuleReason.ABOVE_RESERVE_RATE: "the bid asks a higher rate than the offer's rent can pay",
     RuleReason.UNKNOWN_BID: "no open bid has this id",
     RuleReason.NOT_YOUR_BID: "only the bidder may withdraw a bid",
+    RuleReason.NOT_RENTED: "the asset is not rented out, so no rent is due for it",
 }
 
 

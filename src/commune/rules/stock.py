@@ -17,6 +17,7 @@ from commune.core.rates import format_percent
 from commune.log.bodies import Bid, Offer, WithdrawBid
 from commune.log.entry import Entry
 from commune.rules import accounts, auction, lifecycle
+from commune.rules.amortization import level_payment, payment_to_minor
 from commune.rules.charter import DAY_MS, Charter
 from commune.rules.effects import (
     CancelBid,
@@ -33,6 +34,7 @@ from commune.rules.ledger import require_available
 from commune.rules.membership import require_signer
 from commune.rules.model import Asset, CommuneState
 from commune.rules.refusal import RuleReason, RuleRefused
+from commune.rules.rent import period_of
 from commune.rules.reserve_rate import OfferCannotFund, OfferError, reserve_rate
 
 #: Months in a year, to turn a rate per period into the annual rate bids are made in.
@@ -166,6 +168,8 @@ def clear(state: CommuneState, offer_id: bytes) -> list[Effect]:
         effects.append(ClearAuction(offer_id, "failed", 0, 1, tuple(Fill(b.id, 0) for b in bids)))
     else:
         assert result.rate is not None
+        per_period = result.rate * state.charter.period_months / MONTHS_PER_YEAR
+        payment = payment_to_minor(level_payment(asset.price, per_period, asset.term_periods))
         effects.append(
             ClearAuction(
                 offer_id,
@@ -173,6 +177,8 @@ def clear(state: CommuneState, offer_id: bytes) -> list[Effect]:
                 result.rate.numerator,
                 result.rate.denominator,
                 tuple(Fill(b.id, result.fills[b.id]) for b in bids),
+                payment,
+                period_of(state, state.time_ms) + 1,  # the first whole period of the rental
             )
         )
     for b in bids:
