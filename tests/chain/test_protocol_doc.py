@@ -119,6 +119,8 @@ def test_effects_table_matches_the_code(doc: str) -> None:
     assert set(table) == {tag_of(cls) for cls in classes}
     for cls in classes:
         assert field_names(table[tag_of(cls)][1]) == struct_fields(cls), tag_of(cls)
+    fill = re.search(r"`Fill = \[(.*?)\]`", part(doc, "The effects"))
+    assert fill and re.findall(r"([a-z_]+):", fill.group(1)) == struct_fields(effects.Fill), "the Fill record"
 
 
 def test_motions_table_matches_the_code(doc: str) -> None:
