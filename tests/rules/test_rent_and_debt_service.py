@@ -79,6 +79,7 @@ def test_the_first_period_by_hand(prepaying: Commune) -> None:
     assert (asset.outstanding, asset.reserve, asset.missed) == (1_101_00, 0, 0)
     # Holders get 103.28 + 1.72 = 105.00, half each: 600.00 - 600.00 escrowed + 52.50.
     assert c.claim("ana") == c.claim("cy") == 52_50
+    assert c.state.dividend_index == 0  # nothing reached the dividend pool yet
     assert c.state.claim(accounts.FUNDS) == 5_00
     assert c.enterprise_claim("workshop") == 2_000_00 - 110_00
 
@@ -101,13 +102,18 @@ def test_a_series_paid_off_early_then_rent_to_the_dividend_pool(prepaying: Commu
     assert periods <= 12  # prepayment shortened the term
     interest = received - 1_200_00
     assert 0 < interest < 12 * 6_00  # less than a year of interest on the whole price
-    # The last period's rent left over after the final payment went to the dividend pool.
-    pool_before = c.state.claim(accounts.DIVIDEND_POOL)
-    assert received + pool_before == periods * 105_00
-    # A redeemed asset's whole net rent goes to the pool.
+    # What was left of the last period's rent after the final payment went to the dividend
+    # pool, and from there to the three founders on the record (the remainder stays in the pool).
+    to_members = c.state.claim(accounts.DIVIDEND_POOL) + c.state.claim(accounts.DIVIDENDS)
+    assert received + to_members == periods * 105_00
+    # A redeemed asset's whole net rent goes to the pool: 105.00 + the carry, shared by 3.
+    carry = c.state.claim(accounts.DIVIDEND_POOL)
+    index = c.state.dividend_index
     c.act("ben", PayRent(aid, 110_00))
     to_end_of_period(c, period + 1)
-    assert c.state.claim(accounts.DIVIDEND_POOL) == pool_before + 105_00
+    per_member = (105_00 + carry) // 3
+    assert c.state.dividend_index == index + per_member
+    assert c.state.claim(accounts.DIVIDEND_POOL) == 105_00 + carry - 3 * per_member
 
 
 def test_a_missed_period_pays_the_holders_nothing(commune: Commune) -> None:
@@ -129,3 +135,34 @@ def test_rent_from_someone_who_does_not_sign_for_the_renter(commune: Commune) ->
     aid = rented(c)
     c.act("ana", PayRent(aid, 110_00))
     assert c.refusals(c.settle()) == ["not_a_signer"]
+
+
+def test_equal_dividends_by_hand(tmp_path) -> None:
+    """With the surplus sent to the dividend pool (charter), each period's 1.72 is shared by the
+    members on the record; dee, admitted on probation, joins the record when it ends."""
+    from commune.log.bodies import Transfer
+
+    c = Commune(tmp_path, charter=Charter(name="Test Commune", currency="EUR", surplus_policy="dividend"))
+    c.admit("dee")  # 90 days of probation: ends inside period 3 (90 days < 3 x 30.4375)
+    aid = rented(c)
+    to_end_of_period(c, 1)
+    dee = c.pub("dee")
+    for period, (index, carry) in {
+        2: (57, 1),  # 1.72 among ana, ben, cy: 57 each, 1 carried
+        3: (57 + 43, 1),  # dee is on the record now: (172 + 1) / 4 = 43, 1 carried
+        4: (57 + 43 + 43, 1),  # (172 + 1) / 4 = 43, 1 carried
+    }.items():
+        c.act("ben", PayRent(aid, 110_00))
+        to_end_of_period(c, period)
+        assert (c.state.dividend_index, c.state.claim(accounts.DIVIDEND_POOL)) == (index, carry)
+    assert c.state.untaken_dividends(c.pub("ana")) == 143
+    assert c.state.untaken_dividends(dee) == 86  # from the record date on: 43 + 43
+    assert c.state.claim(accounts.DIVIDENDS) == 3 * 143 + 86
+    # dee spends her dividends: they are drawn into her account first, then paid.
+    c.act("dee", Transfer(c.pub("ana"), 86))
+    assert c.refusals(c.settle()) == []
+    assert (c.claim("dee"), c.state.untaken_dividends(dee), c.state.claim(accounts.DIVIDENDS)) == (0, 0, 3 * 143)
+    # One cent more than she has is an overdraft.
+    c.act("dee", Transfer(c.pub("ana"), 1))
+    assert c.refusals(c.settle()) == ["overdraft"]
+    c.world.close()

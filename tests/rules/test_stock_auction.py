@@ -126,6 +126,8 @@ def test_offers_that_cannot_be_taken_up(commune: Commune) -> None:
     assert _refused(c, "ben", by_himself) == "vendor_is_requester"
     odd_bonds = Offer(renter=workshop, deadline_ms=deadline, **{**OVEN, "bonds": 7})
     assert _refused(c, "ben", odd_bonds) == "bad_offer"
+    absurd = Offer(renter=workshop, deadline_ms=deadline, **{**OVEN, "price": 3, "bonds": 3, "rent": 2**62, "costs": 0})
+    assert _refused(c, "ben", absurd) == "bad_offer"  # a rate no effect could encode
     not_his = Offer(renter=c.enterprise("bakery"), deadline_ms=deadline, **OVEN)
     assert _refused(c, "ben", not_his) == "not_a_signer"
 

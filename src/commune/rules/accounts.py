@@ -19,12 +19,15 @@ FUNDS = "funds"
 INCOME = "income"
 EXPENSES = "expenses"
 DIVIDEND_POOL = "dividend_pool"
+#: Dividends paid out and not yet drawn by their members: owed to them all together, credited
+#: to each member lazily by the per-share index (rule 18 in constant time, DESIGN 7).
+DIVIDENDS = "dividends"
 
-COMMUNE_ACCOUNTS = (BANK, WITHDRAWALS, ESCROW, FUNDS, INCOME, EXPENSES, DIVIDEND_POOL)
+COMMUNE_ACCOUNTS = (BANK, WITHDRAWALS, ESCROW, FUNDS, INCOME, EXPENSES, DIVIDEND_POOL, DIVIDENDS)
 #: The commune's own funds (rule 22): what is left when every claim is paid.
 OWN_FUNDS = (FUNDS, INCOME, EXPENSES, DIVIDEND_POOL)
 #: What the commune owes that is not a person's or an enterprise's account.
-OTHER_CLAIMS = (WITHDRAWALS, ESCROW)
+OTHER_CLAIMS = (WITHDRAWALS, ESCROW, DIVIDENDS)
 
 _ASSET = "a:"
 _PARTICIPANT = "p:"

@@ -12,7 +12,7 @@ from commune.log.bodies import ConfirmDeposit, ConfirmPayment, Deposit, Withdraw
 from commune.log.entry import Entry
 from commune.rules import accounts
 from commune.rules.effects import ClosePending, Effect, OpenPending, Post, Posting
-from commune.rules.ledger import require_available
+from commune.rules.ledger import spend
 from commune.rules.model import CommuneState
 from commune.rules.refusal import RuleReason, RuleRefused
 
@@ -57,9 +57,10 @@ def confirm_deposit(state: CommuneState, entry: Entry, body: ConfirmDeposit) -> 
 
 
 def withdraw(state: CommuneState, entry: Entry, body: Withdraw, chain_height: int) -> list[Effect]:
-    require_available(state, entry, body.amount, chain_height)
+    drawn = spend(state, entry, body.amount, chain_height)
     account = accounts.participant_account(entry.author)
     return [
+        *drawn,
         Post(
             (Posting(account, body.amount), Posting(accounts.WITHDRAWALS, -body.amount)),
             f"withdrawal to {body.payee}",

@@ -249,6 +249,28 @@ class SettlePeriod(_Effect, tag="period"):
     period: int
 
 
+class PutOnRecord(_Effect, tag="on_record"):
+    """A member goes on the dividend record (at admission, or when their probation ends)."""
+
+    person: Key
+
+
+class PayDividend(_Effect, tag="dividend"):
+    """Period `period`'s equal dividend (rule 18): `per_member` to each of `members` on record,
+    `per_member × members` moved from the pool to `dividends` (the rest carries in the pool)."""
+
+    period: int
+    per_member: int
+    members: int
+
+
+class TakeDividend(_Effect, tag="take_dividend"):
+    """`amount` of a member's accrued dividends moves into their own account (before a spend)."""
+
+    person: Key
+    amount: int
+
+
 Effect = (
     Post
     | Refuse
@@ -278,4 +300,7 @@ Effect = (
     | ClearAuction
     | SettleAsset
     | SettlePeriod
+    | PutOnRecord
+    | PayDividend
+    | TakeDividend
 )

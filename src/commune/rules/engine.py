@@ -14,7 +14,7 @@ from collections.abc import Callable
 from commune.core.encoding import encode
 from commune.log import bodies
 from commune.log.entry import Entry
-from commune.rules import bank, governance, ledger, membership, rent, stock
+from commune.rules import bank, dividend_record, governance, ledger, membership, rent, stock
 from commune.rules.charter import Charter
 from commune.rules.effects import Admit, Effect, Freeze, Refuse, RegisterEnterprise, SetStewards
 from commune.rules.model import BlockInfo, CommuneState
@@ -95,6 +95,12 @@ def freeze(state: CommuneState, author: bytes, seq: int) -> list[Effect]:
     return effects
 
 
+def _run(state: CommuneState, effects: list[Effect], more: list[Effect]) -> None:
+    """Apply `more` before the next step computes from the state (each step reads the last's)."""
+    state.apply_all(more)
+    effects.extend(more)
+
+
 def close_due(state: CommuneState, time_ms: int) -> list[Effect]:
     """Close every proposal, then every auction, whose deadline is before `time_ms` (the block's
     time), then settle every period that ended by then."""
@@ -108,9 +114,11 @@ def close_due(state: CommuneState, time_ms: int) -> list[Effect]:
         state.apply_all(more)
         effects.extend(more)
     for period in rent.due(state, time_ms):
-        more = rent.settle_period(state, period)
-        state.apply_all(more)
-        effects.extend(more)
+        period_end = state.meta("genesis_ms", 0) + period * rent.period_ms(state)
+        _run(state, effects, rent.settle_assets(state, period))
+        _run(state, effects, dividend_record.due_on_record(state, period_end))
+        _run(state, effects, dividend_record.pay_dividend(state, period))
+        _run(state, effects, rent.end_period(period))
     return effects
 
 

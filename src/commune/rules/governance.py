@@ -216,7 +216,7 @@ def consequences(state: CommuneState, proposal: Proposal) -> list[Effect]:
         return [SetStewards(tuple(motion.successor if s == motion.steward else s for s in state.stewards))]
     if isinstance(motion, AppealAdmissionMotion):
         att = state.tables["attestations"][motion.attestation]
-        return [admission(state, att.person, att.enterprise)]
+        return admission(state, att.person, att.enterprise)
     if isinstance(motion, DissolveMotion):
         return [SetStatus("dissolved", b"")]
     if isinstance(motion, MergeMotion):

@@ -4,7 +4,9 @@
 - the bank holds every claim plus the commune's own funds (rule 22), stated the way a
   treasurer reads it;
 - no account is below its limit: nobody's and no enterprise's claim is negative, the bank is
-  not overdrawn, and what `withdrawals` owes is exactly the withdrawals awaiting payment.
+  not overdrawn, and what `withdrawals` owes is exactly the withdrawals awaiting payment;
+- what `dividends` owes is exactly the members' accrued dividends not yet drawn (this check
+  reads every member: for tests, not for the chain's hot path).
 """
 
 from __future__ import annotations
@@ -40,4 +42,13 @@ def violations(state: CommuneState) -> list[str]:
     owed = sum(p.amount for p in state.tables["pending"].values() if p.kind in ("withdrawal", "purchase"))
     if accounts.claim(balances.get(accounts.WITHDRAWALS, 0)) != owed:
         found.append(f"withdrawals owed {accounts.claim(balances.get(accounts.WITHDRAWALS, 0))} != pending {owed}")
+    index = state.dividend_index
+    untaken = sum(m.untaken(index) for m in state.tables["members"].values())
+    if accounts.claim(balances.get(accounts.DIVIDENDS, 0)) != untaken:
+        found.append(
+            f"dividends owed {accounts.claim(balances.get(accounts.DIVIDENDS, 0))} != members' untaken {untaken}"
+        )
+    for key, m in state.tables["members"].items():
+        if m.untaken(index) < 0:
+            found.append(f"{key.hex()[:12]} drew more dividends than accrued")
     return found

@@ -13,23 +13,33 @@ from __future__ import annotations
 from commune.log.bodies import Approve, EnterpriseTransfer, Transfer
 from commune.log.entry import Entry
 from commune.rules import accounts
-from commune.rules.effects import ApproveSpend, CloseSpend, Effect, OpenSpend, Post, Posting
+from commune.rules.effects import ApproveSpend, CloseSpend, Effect, OpenSpend, Post, Posting, TakeDividend
 from commune.rules.membership import require_signer
 from commune.rules.model import CommuneState
 from commune.rules.refusal import RuleReason, RuleRefused
 
 
 def available(state: CommuneState, participant: bytes, chain_height: int) -> int:
-    """What `participant` may spend in an entry naming the block at `chain_height`."""
-    return state.credits_through(participant, chain_height) - state.debits(participant)
+    """What `participant` may spend in an entry naming the block at `chain_height`: what the
+    blocks up to it credited them, their dividends accrued by then, less their own spends."""
+    return (
+        state.credits_through(participant, chain_height)
+        + state.dividends_through(participant, chain_height)
+        - state.debits(participant)
+    )
 
 
-def require_available(state: CommuneState, entry: Entry, amount: int, chain_height: int) -> None:
+def spend(state: CommuneState, entry: Entry, amount: int, chain_height: int) -> list[Effect]:
+    """Check the author may spend `amount`; the effects that must come first: drawing accrued
+    dividends into their own account when it does not hold enough (never more than accrued,
+    since what the chain prefix allows is at most what the account and dividends hold now)."""
     if not state.is_participant(entry.author):
         raise RuleRefused(RuleReason.NOT_A_PARTICIPANT)
     have = available(state, entry.author, chain_height)
     if have < amount:
         raise RuleRefused(RuleReason.OVERDRAFT, f"{amount} asked, {max(have, 0)} available")
+    short = amount - state.claim(accounts.participant_account(entry.author))
+    return [TakeDividend(entry.author, short)] if short > 0 else []
 
 
 def payee_account(state: CommuneState, to: bytes) -> str:
@@ -47,12 +57,12 @@ def move(payer: str, payee: str, amount: int, memo: str) -> Post:
 
 
 def transfer(state: CommuneState, entry: Entry, body: Transfer, chain_height: int) -> list[Effect]:
-    require_available(state, entry, body.amount, chain_height)
+    drawn = spend(state, entry, body.amount, chain_height)
     payee = payee_account(state, body.to)
     payer = accounts.participant_account(entry.author)
     if payee == payer:
         raise RuleRefused(RuleReason.SELF_TRANSFER)
-    return [move(payer, payee, body.amount, body.memo)]
+    return [*drawn, move(payer, payee, body.amount, body.memo)]
 
 
 def _pay_from_enterprise(state: CommuneState, enterprise: bytes, to: str, amount: int, memo: str) -> Post:

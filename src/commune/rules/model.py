@@ -34,8 +34,10 @@ from commune.rules.effects import (
     OpenPending,
     OpenProposal,
     OpenSpend,
+    PayDividend,
     PlaceBid,
     Post,
+    PutOnRecord,
     RecordAttestation,
     RecordVote,
     Refuse,
@@ -48,6 +50,7 @@ from commune.rules.effects import (
     SetStewards,
     SettleAsset,
     SettlePeriod,
+    TakeDividend,
 )
 
 
@@ -63,6 +66,21 @@ class Member(Row):
     probation_until_ms: int
     left_tick: int = 0
     left_height: int = 0
+    #: The dividend index when they went on the record (-1: not on it), and when they left it.
+    record_index: int = -1
+    record_end: int = -1
+    #: Accrued dividends already moved into their own account.
+    dividends_taken: int = 0
+
+    def accrued(self, index: int) -> int:
+        """Dividends accrued by the per-share `index` (rule 18): from their record date to leaving."""
+        if self.record_index < 0:
+            return 0
+        end = index if self.record_end < 0 else min(index, self.record_end)
+        return max(0, end - self.record_index)
+
+    def untaken(self, index: int) -> int:
+        return self.accrued(index) - self.dividends_taken
 
     @property
     def current(self) -> bool:
@@ -188,7 +206,8 @@ TABLES: dict[str, type] = {
     "names": str,  # participant -> the name from their latest profile
     "enterprises": Enterprise,
     "balances": int,
-    "credits": int,  # (participant, height) -> cumulative credits up to that height
+    "credits": int,  # (participant, height) -> cumulative credits up to that height; DIVIDEND_SHARE: the index
+    "probations": int,  # (probation end ms, member) -> 1: members who go on the dividend record then
     "debits": int,  # participant -> cumulative debits by their own entries
     "included": int,  # author -> last seq taken into the chain
     "frozen": int,  # author -> first frozen seq
@@ -206,6 +225,10 @@ TABLES: dict[str, type] = {
 }
 
 _MISSING = object()
+
+#: The key under which `credits` keeps the dividend index's history (cumulative dividend per
+#: member on record, by height): never a participant's key, which is 32 bytes.
+DIVIDEND_SHARE = b"dividend/share"
 
 
 class CommuneState:
@@ -320,6 +343,19 @@ class CommuneState:
         i = bisect.bisect_right(heights, height)
         return self.tables["credits"][(participant, heights[i - 1])] if i else 0
 
+    @property
+    def dividend_index(self) -> int:
+        return self.meta("dividend_index", 0)
+
+    def dividends_through(self, participant: bytes, height: int) -> int:
+        """Dividends a member accrued by the blocks up to `height` (0 for anyone else)."""
+        m = self.tables["members"].get(participant)
+        return m.accrued(self.credits_through(DIVIDEND_SHARE, height)) if m is not None else 0
+
+    def untaken_dividends(self, participant: bytes) -> int:
+        m = self.tables["members"].get(participant)
+        return m.untaken(self.dividend_index) if m is not None else 0
+
     def debits(self, participant: bytes) -> int:
         return self.tables["debits"].get(participant, 0)
 
@@ -395,12 +431,48 @@ def _attestation(state: CommuneState, e: RecordAttestation) -> None:
 
 
 def _admit(state: CommuneState, e: Admit) -> None:
+    # Readmitted: the rules paid out the old stake's dividends (membership.admission), so the
+    # new membership starts with a new stake.
     state.set("members", e.person, Member(e.enterprise, state.height, state.next_tick(), e.probation_until_ms))
+    if e.probation_until_ms <= state.time_ms:
+        _on_record(state, PutOnRecord(e.person))
+    else:
+        state.set("probations", (e.probation_until_ms, e.person), 1)
+
+
+def _on_record(state: CommuneState, e: PutOnRecord) -> None:
+    m = state.tables["members"][e.person]
+    state.delete("probations", (m.probation_until_ms, e.person))
+    if m.current and m.record_index < 0:
+        state.set("members", e.person, msgspec.structs.replace(m, record_index=state.dividend_index))
+        state.set("meta", "on_record", state.meta("on_record", 0) + 1)
 
 
 def _depart(state: CommuneState, e: Depart) -> None:
     m = state.tables["members"][e.person]
-    state.set("members", e.person, msgspec.structs.replace(m, left_tick=state.next_tick(), left_height=state.height))
+    m = msgspec.structs.replace(m, left_tick=state.next_tick(), left_height=state.height)
+    state.delete("probations", (m.probation_until_ms, e.person))
+    if m.record_index >= 0 and m.record_end < 0:
+        m = msgspec.structs.replace(m, record_end=state.dividend_index)
+        state.set("meta", "on_record", state.meta("on_record", 0) - 1)
+    state.set("members", e.person, m)
+
+
+def _dividend(state: CommuneState, e: PayDividend) -> None:
+    """The index moves; the money moved by the Post the rules put before this effect."""
+    if e.per_member:
+        index = state.dividend_index + e.per_member
+        state.set("meta", "dividend_index", index)
+        state.set("credits", (DIVIDEND_SHARE, state.height), index)
+
+
+def _take_dividend(state: CommuneState, e: TakeDividend) -> None:
+    """Into the member's own account, outside their credit history: `dividends_through` counts it."""
+    account = accounts.participant_account(e.person)
+    state.set("balances", accounts.DIVIDENDS, state.balance(accounts.DIVIDENDS) + e.amount)
+    state.set("balances", account, state.balance(account) - e.amount)
+    m = state.tables["members"][e.person]
+    state.set("members", e.person, msgspec.structs.replace(m, dividends_taken=m.dividends_taken + e.amount))
 
 
 def _investor(state: CommuneState, e: RegisterInvestor) -> None:
@@ -621,4 +693,7 @@ _HANDLERS = {
     ClearAuction: _clearing,
     SettleAsset: _settle_asset,
     SettlePeriod: _settle_period,
+    PutOnRecord: _on_record,
+    PayDividend: _dividend,
+    TakeDividend: _take_dividend,
 }

@@ -69,15 +69,19 @@ def due(state: CommuneState, time_ms: int) -> list[int]:
     return list(range(settled + 1, period_of(state, time_ms)))
 
 
-def settle_period(state: CommuneState, period: int) -> list[Effect]:
-    """Settle every rented asset for `period` (by asset id), then the period itself."""
+def settle_assets(state: CommuneState, period: int) -> list[Effect]:
+    """Settle every rented asset for `period`, by asset id (each touches only its own accounts
+    and its holders' credits, so one settlement does not change another's figures)."""
     effects: list[Effect] = []
     for aid in sorted(state.tables["assets"]):
         asset = state.tables["assets"][aid]
         if asset.state in RENTED_STATES and asset.first_period <= period:
             effects.extend(settle_asset(state, aid, asset, period))
-    effects.append(SettlePeriod(period))
     return effects
+
+
+def end_period(period: int) -> list[Effect]:
+    return [SettlePeriod(period)]
 
 
 def _pay(source: str, amount: int, to: str, memo: str) -> Post:

@@ -30,7 +30,7 @@ from commune.rules.effects import (
     Post,
     Posting,
 )
-from commune.rules.ledger import require_available
+from commune.rules.ledger import spend
 from commune.rules.membership import require_signer
 from commune.rules.model import Asset, CommuneState
 from commune.rules.refusal import RuleReason, RuleRefused
@@ -71,6 +71,8 @@ def offer(state: CommuneState, entry: Entry, body: Offer) -> list[Effect]:
         raise RuleRefused(RuleReason.OFFER_CANNOT_FUND, exc.message) from None
     except OfferError as exc:
         raise RuleRefused(RuleReason.BAD_OFFER, exc.message) from None
+    if r_max > 1:  # also keeps the rate's figures within what an effect can encode
+        raise RuleRefused(RuleReason.BAD_OFFER, "the rent would pay more than 100 % interest a period")
     return [
         OpenOffer(
             entry.id,
@@ -115,9 +117,10 @@ def bid(state: CommuneState, entry: Entry, body: Bid, chain_height: int) -> list
     if body.quantity > asset.bonds:
         raise RuleRefused(RuleReason.BAD_BID, f"the series has {asset.bonds} bonds")
     escrow = auction.escrow_for(body.quantity, asset.face_value)
-    require_available(state, entry, escrow, chain_height)
+    drawn = spend(state, entry, escrow, chain_height)
     bidder = accounts.participant_account(entry.author)
     return [
+        *drawn,
         PlaceBid(entry.id, body.offer, entry.author, body.quantity, body.rate_num, body.rate_den),
         Post((Posting(bidder, escrow), Posting(accounts.ESCROW, -escrow)), "bid escrow"),
     ]

@@ -20,7 +20,8 @@ from commune.core.errors import CommuneError
 from commune.core.keys import SecretKey
 from commune.log.entry import Entry
 from commune.rules import engine
-from commune.rules.effects import Post
+from commune.rules.accounts import DIVIDENDS, participant_account
+from commune.rules.effects import Post, Posting, TakeDividend
 from commune.rules.model import TABLES, CommuneState
 from commune.state import views
 from commune.state.digest import state_digest, table_digests
@@ -152,6 +153,14 @@ class StateStore:
             lines = []
             txn = 0
             for effect in header.effects:
+                if isinstance(effect, TakeDividend):  # a posting too, kept out of credit history
+                    effect = Post(
+                        (
+                            Posting(DIVIDENDS, effect.amount),
+                            Posting(participant_account(effect.person), -effect.amount),
+                        ),
+                        "dividends drawn",
+                    )
                 if isinstance(effect, Post):
                     lines.extend(
                         (header.height, txn, i, p.account, p.amount, effect.memo) for i, p in enumerate(effect.postings)
