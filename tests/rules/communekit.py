@@ -11,10 +11,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from commune.chain.block import Block
-from commune.log.bodies import Accept, Attest, ConfirmDeposit, Deposit
+from commune.log.bodies import Accept, Attest, Bid, ConfirmDeposit, Deposit, Offer
 from commune.log.entry import Entry
 from commune.rules import accounts
-from commune.rules.charter import DAY_MS, Charter
+from commune.rules.charter import DAY_MS, MONTH_MS, Charter
 from commune.rules.invariants import violations
 from commune.rules.model import CommuneState
 from commune.sim.world import World
@@ -103,3 +103,42 @@ def substance(state: CommuneState) -> dict[str, bytes]:
     from commune.state.digest import table_digests
 
     return {name: d for name, d in table_digests(state).items() if name not in BOOKKEEPING}
+
+
+#: A small asset whose figures can be followed by hand (tests/rules/test_rent_and_debt_service.py):
+#: P = 1,200.00 in 12 bonds of 100.00, T = 12 months on a lease of 24, R = 110.00, c = 5.00.
+SMALL = dict(
+    description="a bread slicer",
+    price=1_200_00,
+    rent=110_00,
+    costs=5_00,
+    lease_periods=24,
+    term_periods=12,
+    bonds=12,
+    vendor_payee="Slicer Ltd",
+    valuation=bytes(32),
+)
+
+
+def rented(c: Commune) -> bytes:
+    """Fund, offer, bid and clear; return the asset id. The clearing falls in period 1."""
+    c.fund("ana", 600_00)
+    c.fund("cy", 600_00)
+    c.fund("ben", 2_000_00, account=c.enterprise("workshop"))
+    o = c.act("ben", Offer(renter=c.enterprise("workshop"), deadline_ms=c.world.clock.now_ms() + DAY_MS, **SMALL))
+    c.settle()
+    c.act("ana", Bid(o.id, 6, 3, 50))
+    c.act("cy", Bid(o.id, 6, 3, 50))
+    c.settle()
+    c.pass_days(2)
+    c.settle()
+    asset = c.state.tables["assets"][o.id]
+    assert asset.state == "rented" and asset.first_period == 2
+    return o.id
+
+
+def to_end_of_period(c: Commune, period: int) -> None:
+    """Move the clock just past the end of `period` and settle."""
+    end = c.world.genesis.time_ms + period * MONTH_MS
+    c.world.clock.set(max(c.world.clock.now_ms(), end + 1))
+    c.settle()

@@ -1,7 +1,7 @@
 """Rent, debt service, surplus and redemption through the chain (rules 13-14), by hand.
 
-A small asset so the figures can be followed: P = 1,200.00 in 12 bonds of 100.00, T = L = 12
-months, R = 110.00, c = 5.00. ana and cy each win 6 bonds at 6 % a year (0.5 % a month).
+A small asset so the figures can be followed: P = 1,200.00 in 12 bonds of 100.00, T = 12 months
+on a lease of L = 24, R = 110.00, c = 5.00. ana and cy each win 6 bonds at 6 % a year (0.5 % a month).
 """
 
 from __future__ import annotations
@@ -9,23 +9,11 @@ from __future__ import annotations
 from fractions import Fraction
 
 import pytest
-from communekit import Commune
+from communekit import Commune, rented, to_end_of_period
 
-from commune.log.bodies import Bid, Offer, PayRent
+from commune.log.bodies import PayRent
 from commune.rules import accounts
-from commune.rules.charter import DAY_MS, MONTH_MS, Charter
-
-SMALL = dict(
-    description="a bread slicer",
-    price=1_200_00,
-    rent=110_00,
-    costs=5_00,
-    lease_periods=12,
-    term_periods=12,
-    bonds=12,
-    vendor_payee="Slicer Ltd",
-    valuation=bytes(32),
-)
+from commune.rules.charter import Charter
 
 
 @pytest.fixture
@@ -34,30 +22,6 @@ def prepaying(tmp_path) -> Commune:
     c = Commune(tmp_path, charter=Charter(name="Test Commune", currency="EUR", reserve_periods=0))
     yield c
     c.world.close()
-
-
-def rented(c: Commune) -> bytes:
-    """Fund, offer, bid and clear; return the asset id. The clearing falls in period 1."""
-    c.fund("ana", 600_00)
-    c.fund("cy", 600_00)
-    c.fund("ben", 2_000_00, account=c.enterprise("workshop"))
-    o = c.act("ben", Offer(renter=c.enterprise("workshop"), deadline_ms=c.world.clock.now_ms() + DAY_MS, **SMALL))
-    c.settle()
-    c.act("ana", Bid(o.id, 6, 3, 50))
-    c.act("cy", Bid(o.id, 6, 3, 50))
-    c.settle()
-    c.pass_days(2)
-    c.settle()
-    asset = c.state.tables["assets"][o.id]
-    assert asset.state == "rented" and asset.first_period == 2
-    return o.id
-
-
-def to_end_of_period(c: Commune, period: int) -> None:
-    """Move the clock just past the end of `period` and settle."""
-    end = c.world.genesis.time_ms + period * MONTH_MS
-    c.world.clock.set(max(c.world.clock.now_ms(), end + 1))
-    c.settle()
 
 
 def test_the_first_period_by_hand(prepaying: Commune) -> None:

@@ -262,6 +262,33 @@ class PayRent(Body):
     amount: Amount
 
 
+class GiveNotice(Body):
+    """A signer of the renting enterprise gives notice: the rental of `asset` ends at the end of
+    the current period, whose rent is still due (rule 15)."""
+
+    asset: Key
+
+
+class ReletBid(Body):
+    """A member's sealed bid to rent a returned asset (rule 16) for `renter`, an enterprise the
+    author signs for: `rent` a period for `lease_periods` periods."""
+
+    asset: Key
+    renter: Key
+    rent: Amount
+    lease_periods: Periods
+
+
+class ConfirmSale(Body):
+    """A steward confirms that a liquidated asset was sold: `proceeds` reached the bank, and
+    `sale_costs` of them were the costs of the sale (rule 17)."""
+
+    asset: Key
+    proceeds: Annotated[int, Meta(ge=0, le=2**62)]
+    sale_costs: Annotated[int, Meta(ge=0, le=2**62)]
+    reference: Reference = ""
+
+
 KINDS: dict[str, type[Body]] = {
     "profile": Profile,
     "note": Note,
@@ -283,6 +310,9 @@ KINDS: dict[str, type[Body]] = {
     "bid": Bid,
     "withdraw_bid": WithdrawBid,
     "pay_rent": PayRent,
+    "give_notice": GiveNotice,
+    "relet_bid": ReletBid,
+    "confirm_sale": ConfirmSale,
 }
 
 KIND_OF: dict[type[Body], str] = {cls: kind for kind, cls in KINDS.items()}

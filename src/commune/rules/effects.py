@@ -271,6 +271,66 @@ class TakeDividend(_Effect, tag="take_dividend"):
     amount: int
 
 
+class ReturnAsset(_Effect, tag="return"):
+    """The rental ends (rule 15): "default" after the grace period, "notice", or "lease_end";
+    `arrears` is the rent owed and unpaid, which stays a debt of the renter."""
+
+    asset: Key
+    reason: str
+    arrears: int
+
+
+class OpenReletting(_Effect, tag="reletting"):
+    """A members-only re-letting round (rule 16) open until `deadline_ms`."""
+
+    asset: Key
+    deadline_ms: int
+    round: int
+
+
+class PlaceReletBid(_Effect, tag="relet_bid"):
+    id: Key
+    asset: Key
+    bidder: Key
+    renter: Key
+    rent: int
+    lease_periods: int
+
+
+class Relet(_Effect, tag="relet"):
+    """The round's winner (highest present value) rents the asset from `first_period`."""
+
+    asset: Key
+    bid: Key
+    renter: Key
+    rent: int
+    lease_periods: int
+    first_period: int
+
+
+class ReletFailed(_Effect, tag="relet_failed"):
+    """No valid bid: another round opens, or after the charter's rounds the asset is liquidated."""
+
+    asset: Key
+    round: int
+    liquidate: bool
+
+
+class NoticeGiven(_Effect, tag="notice"):
+    asset: Key
+
+
+class FinishLiquidation(_Effect, tag="liquidated"):
+    """The sale is done: the waterfall's figures (rule 17); postings beside it move the money."""
+
+    asset: Key
+    proceeds: int
+    sale_costs_paid: int
+    to_holders: int
+    shortfall: int
+    to_dividend_pool: int
+
+
 Effect = (
     Post
     | Refuse
@@ -303,4 +363,11 @@ Effect = (
     | PutOnRecord
     | PayDividend
     | TakeDividend
+    | ReturnAsset
+    | OpenReletting
+    | PlaceReletBid
+    | Relet
+    | ReletFailed
+    | NoticeGiven
+    | FinishLiquidation
 )

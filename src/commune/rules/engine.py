@@ -14,7 +14,7 @@ from collections.abc import Callable
 from commune.core.encoding import encode
 from commune.log import bodies
 from commune.log.entry import Entry
-from commune.rules import bank, dividend_record, governance, ledger, membership, rent, stock
+from commune.rules import bank, dividend_record, governance, ledger, membership, rent, stock, tenancy
 from commune.rules.charter import Charter
 from commune.rules.effects import Admit, Effect, Freeze, Refuse, RegisterEnterprise, SetStewards
 from commune.rules.model import BlockInfo, CommuneState
@@ -48,6 +48,9 @@ RULES: dict[type, Rule] = {
     bodies.Bid: lambda s, e, h: stock.bid(s, e, e.body, h),
     bodies.WithdrawBid: lambda s, e, h: stock.withdraw_bid(s, e, e.body),
     bodies.PayRent: lambda s, e, h: rent.pay_rent(s, e, e.body),
+    bodies.GiveNotice: lambda s, e, h: tenancy.give_notice(s, e, e.body),
+    bodies.ReletBid: lambda s, e, h: tenancy.relet_bid(s, e, e.body),
+    bodies.ConfirmSale: lambda s, e, h: tenancy.confirm_sale(s, e, e.body),
 }
 
 #: What a closed (dissolved or merged) commune still takes in: money going back to people.
@@ -102,8 +105,8 @@ def _run(state: CommuneState, effects: list[Effect], more: list[Effect]) -> None
 
 
 def close_due(state: CommuneState, time_ms: int) -> list[Effect]:
-    """Close every proposal, then every auction, whose deadline is before `time_ms` (the block's
-    time), then settle every period that ended by then."""
+    """Close every proposal, then every auction, then every re-letting round, whose deadline is
+    before `time_ms` (the block's time), then settle every period that ended by then."""
     effects: list[Effect] = []
     for pid in governance.due(state, time_ms):
         more = governance.close_at_deadline(state, pid)
@@ -113,9 +116,13 @@ def close_due(state: CommuneState, time_ms: int) -> list[Effect]:
         more = stock.clear(state, oid)
         state.apply_all(more)
         effects.extend(more)
+    for aid in tenancy.due(state, time_ms):
+        _run(state, effects, tenancy.close_round(state, aid))
     for period in rent.due(state, time_ms):
         period_end = state.meta("genesis_ms", 0) + period * rent.period_ms(state)
-        _run(state, effects, rent.settle_assets(state, period))
+        settled = rent.settle_assets(state, period)
+        _run(state, effects, settled)
+        _run(state, effects, tenancy.ends_of_rentals(state, settled))
         _run(state, effects, dividend_record.due_on_record(state, period_end))
         _run(state, effects, dividend_record.pay_dividend(state, period))
         _run(state, effects, rent.end_period(period))

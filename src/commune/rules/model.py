@@ -29,13 +29,17 @@ from commune.rules.effects import (
     Depart,
     Effect,
     ExpelEnterprise,
+    FinishLiquidation,
     Freeze,
+    NoticeGiven,
     OpenOffer,
     OpenPending,
     OpenProposal,
+    OpenReletting,
     OpenSpend,
     PayDividend,
     PlaceBid,
+    PlaceReletBid,
     Post,
     PutOnRecord,
     RecordAttestation,
@@ -43,6 +47,9 @@ from commune.rules.effects import (
     Refuse,
     RegisterEnterprise,
     RegisterInvestor,
+    Relet,
+    ReletFailed,
+    ReturnAsset,
     SetCharter,
     SetDelegation,
     SetName,
@@ -180,6 +187,15 @@ class Asset(Row):
     reserve: int = 0
     #: Periods in a row settled without the rent (rule 15 counts them).
     missed: int = 0
+    #: Rent owed by a renter whose rental ended unpaid (rule 15: a debt to the commune).
+    arrears: int = 0
+    #: Notice given: the rental ends after the current period.
+    notice: bool = False
+    #: The last period of the current lease.
+    lease_end_period: int = 0
+    #: Re-letting: the current round's deadline and number, and failed rounds so far.
+    relet_deadline_ms: int = 0
+    relet_round: int = 0
 
 
 class PlacedBid(Row):
@@ -192,6 +208,16 @@ class PlacedBid(Row):
     received: int
     status: str = "open"  # "open" | "withdrawn" | "filled" | "unfilled"
     filled: int = 0
+
+
+class PlacedReletBid(Row):
+    asset: bytes
+    bidder: bytes
+    renter: bytes
+    rent: int
+    lease_periods: int
+    received: int
+    round: int
 
 
 class BlockInfo(Row):
@@ -220,6 +246,7 @@ TABLES: dict[str, type] = {
     "assets": Asset,  # offer id -> the property and its series
     "bids": PlacedBid,  # bid entry id -> the bid
     "holdings": int,  # (asset, holder) -> bonds held
+    "relet_bids": PlacedReletBid,  # bid entry id -> a re-letting bid
     "blocks": BlockInfo,  # block id -> height, time
     "meta": Any,  # name -> value
 }
@@ -626,6 +653,72 @@ def _settle_asset(state: CommuneState, e: SettleAsset) -> None:
     )
 
 
+def _asset_step(state: CommuneState, aid: bytes, transition: lifecycle.Transition, **changes: object) -> None:
+    asset = state.tables["assets"][aid]
+    new_state = lifecycle.step(lifecycle.State(asset.state), transition).value
+    state.set("assets", aid, msgspec.structs.replace(asset, state=new_state, **changes))
+
+
+def _return(state: CommuneState, e: ReturnAsset) -> None:
+    transition = {
+        "default": lifecycle.Transition.MISS_PAYMENT_PAST_GRACE,
+        "notice": lifecycle.Transition.GIVE_NOTICE,
+        "lease_end": lifecycle.Transition.END_LEASE,
+    }[e.reason]
+    asset = state.tables["assets"][e.asset]
+    _asset_step(state, e.asset, transition, arrears=asset.arrears + e.arrears, notice=False, missed=0)
+
+
+def _reletting(state: CommuneState, e: OpenReletting) -> None:
+    _asset_step(
+        state, e.asset, lifecycle.Transition.OPEN_RELETTING, relet_deadline_ms=e.deadline_ms, relet_round=e.round
+    )
+
+
+def _relet_bid(state: CommuneState, e: PlaceReletBid) -> None:
+    round_ = state.tables["assets"][e.asset].relet_round
+    state.set(
+        "relet_bids",
+        e.id,
+        PlacedReletBid(e.asset, e.bidder, e.renter, e.rent, e.lease_periods, state.next_tick(), round_),
+    )
+
+
+def _relet(state: CommuneState, e: Relet) -> None:
+    asset = state.tables["assets"][e.asset]
+    transition = lifecycle.Transition.RELET if asset.outstanding else lifecycle.Transition.RELET_REDEEMED
+    _asset_step(
+        state,
+        e.asset,
+        transition,
+        renter=e.renter,
+        rent=e.rent,
+        lease_periods=e.lease_periods,
+        first_period=e.first_period,
+        lease_end_period=e.first_period + e.lease_periods - 1,
+        relet_round=0,
+        relet_deadline_ms=0,
+        missed=0,
+    )
+
+
+def _relet_failed(state: CommuneState, e: ReletFailed) -> None:
+    _asset_step(state, e.asset, lifecycle.Transition.RELETTING_FAILED, relet_deadline_ms=0)
+    if e.liquidate:
+        _asset_step(state, e.asset, lifecycle.Transition.LIQUIDATE)
+
+
+def _notice(state: CommuneState, e: NoticeGiven) -> None:
+    asset = state.tables["assets"][e.asset]
+    state.set("assets", e.asset, msgspec.structs.replace(asset, notice=True))
+
+
+def _liquidated(state: CommuneState, e: FinishLiquidation) -> None:
+    _asset_step(state, e.asset, lifecycle.Transition.FINISH_LIQUIDATION, outstanding=0, periods_left=0, reserve=0)
+    for key in [k for k in state.tables["holdings"] if k[0] == e.asset]:
+        state.delete("holdings", key)
+
+
 def _settle_period(state: CommuneState, e: SettlePeriod) -> None:
     state.set("meta", "periods_settled", e.period)
 
@@ -660,6 +753,7 @@ def _clearing(state: CommuneState, e: ClearAuction) -> None:
             payment=e.payment,
             periods_left=asset.term_periods,
             first_period=e.first_period,
+            lease_end_period=e.first_period + asset.lease_periods - 1,
         ),
     )
 
@@ -696,4 +790,11 @@ _HANDLERS = {
     PutOnRecord: _on_record,
     PayDividend: _dividend,
     TakeDividend: _take_dividend,
+    ReturnAsset: _return,
+    OpenReletting: _reletting,
+    PlaceReletBid: _relet_bid,
+    Relet: _relet,
+    ReletFailed: _relet_failed,
+    NoticeGiven: _notice,
+    FinishLiquidation: _liquidated,
 }

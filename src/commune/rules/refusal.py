@@ -51,6 +51,8 @@ class RuleReason(StrEnum):
     UNKNOWN_BID = "unknown_bid"
     NOT_YOUR_BID = "not_your_bid"
     NOT_RENTED = "not_rented"
+    NOT_RELETTING = "not_reletting"
+    NOT_LIQUIDATING = "not_liquidating"
 
 
 EXPLANATIONS: dict[RuleReason, str] = {
@@ -93,6 +95,8 @@ EXPLANATIONS: dict[RuleReason, str] = {
     RuleReason.UNKNOWN_BID: "no open bid has this id",
     RuleReason.NOT_YOUR_BID: "only the bidder may withdraw a bid",
     RuleReason.NOT_RENTED: "the asset is not rented out, so no rent is due for it",
+    RuleReason.NOT_RELETTING: "the asset is not being re-let",
+    RuleReason.NOT_LIQUIDATING: "the asset is not being liquidated",
 }
 
 

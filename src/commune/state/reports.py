@@ -1,28 +1,52 @@
-"""Reports: the balance sheet, a member's statement and the ledger, as data and as plain text.
+"""Reports: the balance sheet, a member's statement and the ledger; the common stock register,
+a series' bond register, the income statement of a period and the dividend history; as data and
+as plain text.
 
 Each report is an immutable msgspec Struct, so `msgspec.json.encode(report)` is its `--json`
-form (keys and ids are hex strings, amounts integer minor units) and the web can use the same
-data; each has a `render_*` function giving the plain text a treasurer reads, with aligned
-columns and amounts in the commune's currency. Reports only read: the state in memory for
-balances and the roster, the `postings` table for movements.
+form (keys and ids are hex strings, amounts integer minor units, rates exact fractions beside a
+percentage to read) and the web can use the same data; each has a `render_*` function giving the
+plain text a treasurer reads, with aligned columns and amounts in the commune's currency. Reports
+only read: the state in memory for balances, the roster and the common stock, the `postings`
+table for movements, and the stored blocks where a period's end is needed (`_Periods`).
 
 Signs: the ledger shows postings as they are kept, debit-positive (beancount): the bank is
 positive, what the commune owes is negative. The balance sheet and the statement show claims
 the way their holder reads them (`rules.accounts.claim`): what the commune owes you is positive.
+
+Periods. The state keeps only how many periods are settled; the chain says where each one ended:
+the block that settles period p carries a `period` effect (SettlePeriod p), after the period's
+asset settlements and its `dividend` effect. The postings of that block are numbered (`txn`) in
+the order of its effects, so a period's end is a position (height, txn): the postings before it
+and after the previous period's end are the period's. One block can settle several periods (no
+block was made for a whole period); positions keep them apart. Nothing new is stored: `_Periods`
+finds the settling block by its time (the first block at or after the period's end, as
+`rules.rent.due` decides), reads that one block, and scans the chain only if the block does not
+say what the time predicts (say, a charter changed the period's length).
 """
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
+from fractions import Fraction
+from typing import NamedTuple
 
 import msgspec
 
+from commune.chain.block import Header, decode_block
+from commune.core.allocation import allocate
 from commune.core.errors import CommuneError
 from commune.core.hashing import short_hex
 from commune.core.money import format_amount
+from commune.core.rates import format_percent
 from commune.rules import accounts
-from commune.rules.model import CommuneState
+from commune.rules import rent as rent_rules
+from commune.rules.amortization import next_installment, split_to_holders
+from commune.rules.effects import PayDividend, Post, SettlePeriod, TakeDividend
+from commune.rules.model import Asset, CommuneState, Member
+from commune.rules.stock import annual_reserve
+from commune.rules.waterfall import net_position
 from commune.state.store import StateStore
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -119,6 +143,22 @@ class Movement(_Report):
     balance: int
 
 
+class NetPosition(_Report):
+    """Rule 19 for one member: the dividend of the last settled period minus their share of
+    their enterprise's rent for a period. `rent_share` is the rent per period of the assets
+    their enterprise rents (rented or redeemed), divided equally among the enterprise's present
+    members (whole minor units, leftovers by largest remainder to the earlier admitted)."""
+
+    #: The period whose dividend is counted: the last settled one (None: none settled yet).
+    period: int | None
+    dividend: int
+    enterprise_rent: int
+    enterprise_members: int
+    rent_share: int
+    #: dividend − rent_share: positive, the commune pays them the difference; negative, they pay it.
+    net: int
+
+
 class MemberStatement(_Report):
     commune: str
     currency: str
@@ -143,6 +183,25 @@ class MemberStatement(_Report):
     pending_deposits: tuple[PendingItem, ...]
     pending_withdrawals: tuple[PendingItem, ...]
     movements: tuple[Movement, ...]
+    #: Dividends (rule 18) accrued from their record date on, drawn into their own account (when
+    #: they spent more than it held), and not yet drawn (`CommuneState.untaken_dividends`).
+    dividends_accrued: int = 0
+    dividends_drawn: int = 0
+    dividends_undrawn: int = 0
+    #: On the dividend record now.
+    on_record: bool = False
+    #: The per-share dividend index when they went on the record (what they accrued is the index
+    #: since then) and when they came off it (they left); None if not on it / not off it.
+    record_index: int | None = None
+    record_end_index: int | None = None
+    #: The block that put them on the record (their admission, or the settlement of the period
+    #: their probation ended in), its date, and the first period whose dividend they share
+    #: (for a member still on probation: the period they will go on the record at).
+    record_height: int | None = None
+    record_date: str | None = None
+    first_dividend_period: int | None = None
+    #: Rule 19, for a present member.
+    net_position: NetPosition | None = None
 
 
 class Line(_Report):
@@ -225,6 +284,98 @@ class _Names:
 
 def _block_dates(state: CommuneState) -> dict[int, str]:
     return {info.height: iso_date(info.time_ms) for info in state.tables["blocks"].values()}
+
+
+# -- periods -------------------------------------------------------------------------------
+
+
+class _PeriodEnd(NamedTuple):
+    """Where a settled period ends in the chain: the postings before (height, txn) and after the
+    previous period's end are the period's; `dividend` is its equal dividend (rule 18)."""
+
+    period: int
+    height: int
+    txn: int
+    time_ms: int
+    dividend: PayDividend | None
+
+
+_START = (0, 0)
+
+
+class _Periods:
+    """The settled periods' ends, read from the blocks that settled them (see the module doc)."""
+
+    def __init__(self, store: StateStore) -> None:
+        state = store.state
+        self.store = store
+        self.settled: int = state.meta("periods_settled", 0)
+        self.genesis_ms: int = state.meta("genesis_ms", 0)
+        self.period_ms = rent_rules.period_ms(state)
+        infos = sorted((info.height, info.time_ms) for info in state.tables["blocks"].values())
+        self._heights = [h for h, _ in infos]
+        self._times = [t for _, t in infos]
+        self.time_of = dict(infos)
+        self._ends: dict[int, _PeriodEnd] = {}
+        self._read: set[int] = set()
+        self._scanned = False
+
+    def starts_ms(self, period: int) -> int:
+        return self.genesis_ms + (period - 1) * self.period_ms
+
+    def end(self, period: int) -> _PeriodEnd:
+        """The end of settled `period` (1 to `settled`)."""
+        if not 1 <= period <= self.settled:
+            raise ValueError(f"period {period} is not settled")
+        if period not in self._ends:
+            # The first block at or after the period's end settles it (rules.rent.due).
+            i = bisect.bisect_left(self._times, self.starts_ms(period + 1))
+            if i < len(self._heights) and self._heights[i] not in self._read:
+                raw = self.store.block(self._heights[i])
+                if raw is not None:
+                    self._take(self._heights[i], decode_block(raw)[1])
+            if period not in self._ends:
+                self._scan()
+            if period not in self._ends:
+                raise ReportError(
+                    f"no block of the chain settles period {period}, though {self.settled} are settled;"
+                    " the state store may be damaged: rebuild it from the chain",
+                    reason="period_not_found",
+                )
+        return self._ends[period]
+
+    def start(self, period: int) -> tuple[int, int]:
+        """The position the period's postings start at: the previous period's end."""
+        if period <= 1:
+            return _START
+        previous = self.end(period - 1)
+        return previous.height, previous.txn
+
+    def _take(self, height: int, header: Header) -> None:
+        self._read.add(height)
+        txn = 0
+        dividends: dict[int, PayDividend] = {}
+        for effect in header.effects:
+            if isinstance(effect, (Post, TakeDividend)):  # each is one transaction of postings (StateStore._keep)
+                txn += 1
+            elif isinstance(effect, PayDividend):
+                dividends[effect.period] = effect
+            elif isinstance(effect, SettlePeriod):
+                self._ends[effect.period] = _PeriodEnd(
+                    effect.period, height, txn, header.time_ms, dividends.get(effect.period)
+                )
+
+    def _scan(self) -> None:
+        if self._scanned:
+            return
+        self._scanned = True
+        after = 0
+        while raws := self.store.blocks_after(after):
+            for raw in raws:
+                header = decode_block(raw)[1]
+                after = header.height
+                if header.height not in self._read:
+                    self._take(header.height, header)
 
 
 # -- the balance sheet ---------------------------------------------------------------------
@@ -450,7 +601,87 @@ def member_statement(store: StateStore, key: bytes | str) -> MemberStatement:
         pending_deposits=deposits,
         pending_withdrawals=withdrawals,
         movements=tuple(movements),
+        **(_dividend_facts(store, key, member) if member is not None else {}),
     )
+
+
+def _enterprise_rent(state: CommuneState, enterprise: bytes) -> int:
+    """The rent per period of the assets `enterprise` rents now (rented or redeemed)."""
+    return sum(
+        a.rent
+        for a in state.tables["assets"].values()
+        if a.renter == enterprise and a.state in rent_rules.RENTED_STATES
+    )
+
+
+def _rent_share(state: CommuneState, key: bytes, enterprise: bytes) -> tuple[int, int, int]:
+    """(enterprise rent, its present members, `key`'s share): the rent split equally among the
+    members by `allocate` (leftover units to the earlier admitted, by admission then key)."""
+    if not enterprise:
+        return 0, 0, 0
+    rent = _enterprise_rent(state, enterprise)
+    workers = sorted(
+        (m.admitted_height, m.admitted_tick, k)
+        for k, m in state.tables["members"].items()
+        if m.current and m.enterprise == enterprise
+    )
+    keys = [k for _, _, k in workers]
+    if key not in keys:
+        return rent, len(keys), 0
+    return rent, len(keys), allocate(rent, [1] * len(keys))[keys.index(key)]
+
+
+def _dividend_facts(store: StateStore, key: bytes, member: Member) -> dict[str, object]:
+    """The statement's dividend fields and net position (rules 18-19) for a member, present or past."""
+    state = store.state
+    index = state.dividend_index
+    periods = _Periods(store)
+    facts: dict[str, object] = {
+        "dividends_accrued": member.accrued(index),
+        "dividends_drawn": member.dividends_taken,
+        "dividends_undrawn": state.untaken_dividends(key),
+        "on_record": member.record_index >= 0 and member.record_end < 0,
+        "record_index": member.record_index if member.record_index >= 0 else None,
+        "record_end_index": member.record_end if member.record_end >= 0 else None,
+    }
+    admitted_ms = periods.time_of.get(member.admitted_height, 0)
+    if member.probation_until_ms <= admitted_ms:
+        # On the record from the admission: the first period settled after the admission's
+        # block (the block takes entries in before it settles periods).
+        before = periods.time_of.get(member.admitted_height - 1)
+        facts["first_dividend_period"] = 1 if before is None else rent_rules.period_of(state, before)
+        if member.record_index >= 0:
+            facts["record_height"] = member.admitted_height
+    else:
+        # A probation ending at t: on the record at the settlement of the first period ending at
+        # or after t (rules.dividend_record.due_on_record).
+        after_start = member.probation_until_ms - periods.genesis_ms
+        first = max(1, -(-after_start // periods.period_ms))
+        facts["first_dividend_period"] = first
+        if member.record_index >= 0 and first <= periods.settled:
+            facts["record_height"] = periods.end(first).height
+    if member.record_index < 0 and not member.current:
+        facts["first_dividend_period"] = None  # left before going on the record
+    if facts.get("record_height") is not None:
+        facts["record_date"] = iso_date(periods.time_of[facts["record_height"]])  # type: ignore[index]
+    if member.current:
+        dividend = 0
+        last = periods.settled or None
+        if last is not None:
+            paid = periods.end(last).dividend
+            each = paid.per_member if paid is not None else 0
+            # The index moves only by dividends, and none came after the last period's.
+            dividend = member.accrued(index) - member.accrued(index - each)
+        rent, workers, share = _rent_share(state, key, member.enterprise)
+        facts["net_position"] = NetPosition(
+            period=last,
+            dividend=dividend,
+            enterprise_rent=rent,
+            enterprise_members=workers,
+            rent_share=share,
+            net=net_position(dividend, share),
+        )
+    return facts
 
 
 def _clip(text: str, width: int = _MEMO_WIDTH) -> str:
@@ -503,6 +734,8 @@ def render_member_statement(st: MemberStatement) -> str:
         "",
         *(f"{k.ljust(width)}  {v}" for k, v in facts),
     ]
+    if st.role != "investor":
+        lines += ["", *_render_dividends(st)]
     for title, items in (("Pending deposits", st.pending_deposits), ("Pending withdrawals", st.pending_withdrawals)):
         lines += ["", f"{title} ({'none' if not items else len(items)})"]
         if items:
@@ -530,6 +763,58 @@ def render_member_statement(st: MemberStatement) -> str:
             (True, False, False, False, True, True, True),
         )
     return "\n".join(lines) + "\n"
+
+
+def _render_dividends(st: MemberStatement) -> list[str]:
+    """The statement's dividends and net position (rules 18-19), as lines."""
+    cur = st.currency
+
+    def money(v: int) -> str:
+        return format_amount(v, cur)
+
+    if st.record_height is not None:
+        record = f"since height {st.record_height} ({st.record_date}), dividend index {st.record_index}"
+        if st.record_end_index is not None:
+            record += f"; off it since leaving, at index {st.record_end_index}"
+    elif st.first_dividend_period is not None and st.role == "member":
+        record = f"not yet: goes on it when period {st.first_dividend_period} is settled (probation)"
+    else:
+        record = "never on it"
+    rows: list[tuple[str, str]] = [
+        ("Dividend record", record),
+        ("Accrued", money(st.dividends_accrued)),
+        ("Drawn into the account", money(st.dividends_drawn)),
+        ("Not yet drawn", money(st.dividends_undrawn)),
+    ]
+    if st.first_dividend_period is not None and st.record_height is not None:
+        rows.insert(1, ("First dividend", f"period {st.first_dividend_period}"))
+    width = max(len(k) for k, _ in rows)
+    lines = ["Dividends", *(f"  {k.ljust(width)}  {v}" for k, v in rows)]
+    pos = st.net_position
+    if pos is not None:
+        period = f"period {pos.period}" if pos.period is not None else "no period settled yet"
+        if pos.enterprise_members:
+            share = (
+                f"{money(pos.rent_share)}  ({st.enterprise}'s rent {money(pos.enterprise_rent)}"
+                f" / {pos.enterprise_members} member{'s' if pos.enterprise_members != 1 else ''})"
+            )
+        else:
+            share = f"{money(pos.rent_share)}  (no enterprise)"
+        if pos.net > 0:
+            verdict = "the commune pays you this much more than your share of rent"
+        elif pos.net < 0:
+            verdict = "you pay this much more in rent than your dividend"
+        else:
+            verdict = "you use your share of the common property for free"
+        rows = [
+            (f"Dividend ({period})", money(pos.dividend)),
+            ("Your share of rent", share),
+            ("Net position", f"{money(pos.net)}  ({verdict})"),
+        ]
+        width = max(len(k) for k, _ in rows)
+        lines += ["", "Net position (rule 19): your dividend less your share of your enterprise's rent, a period"]
+        lines += [f"  {k.ljust(width)}  {v}" for k, v in rows]
+    return lines
 
 
 # -- the ledger ----------------------------------------------------------------------------
@@ -624,4 +909,699 @@ def render_ledger(book: Ledger) -> str:
     n = len(book.transactions)
     counted = f"{n} transaction{'s' if n != 1 else ''}"
     lines.append(f"{counted}; " + ("each sums to zero" if book.balanced else "SOME DO NOT SUM TO ZERO"))
+    return "\n".join(lines) + "\n"
+
+
+# -- the common stock register -------------------------------------------------------------
+
+
+class UnknownAsset(ReportError):
+    reason = "unknown_asset"
+
+
+class StockAsset(_Report):
+    """One asset of the common stock: its offer's figures, where it stands, its bond series."""
+
+    asset: str
+    description: str
+    #: Its life-cycle state (rules.lifecycle.State): "auction_open", "rented", "redeemed", ...
+    state: str
+    requester: str
+    requester_name: str
+    renter: str
+    renter_name: str
+    price: int
+    #: Rent and the commune's costs per period.
+    rent: int
+    costs: int
+    lease_periods: int
+    term_periods: int
+    #: The series: `bonds` × `face_value` = `price`.
+    bonds: int
+    face_value: int
+    #: The offer's reserve rate r_max, annual (rule 8).
+    reserve_rate: str
+    #: The annual coupon the auction set (rule 10), to read and exactly; None before it cleared.
+    coupon: str | None
+    coupon_num: int
+    coupon_den: int
+    #: The level debt service per period, the principal still owed, installments left.
+    payment: int
+    outstanding: int
+    periods_left: int
+    #: The series reserve held in the asset's account (rule 13).
+    reserve: int
+    #: Periods in a row settled without the rent (rule 15).
+    missed: int
+    #: The first period rent is due for (0 before the rental starts).
+    first_period: int
+    opened_height: int
+
+
+class StockRegister(_Report):
+    commune: str
+    currency: str
+    height: int
+    date: str
+    periods_settled: int
+    assets: tuple[StockAsset, ...]
+    #: Of the assets rented now (rented or redeemed): rent per period; of every series: principal owed.
+    rent_total: int
+    outstanding_total: int
+    reserve_total: int
+
+
+def _cleared(asset: Asset) -> bool:
+    return asset.payment > 0
+
+
+def _coupon(asset: Asset) -> Fraction:
+    return Fraction(asset.coupon_num, asset.coupon_den)
+
+
+def stock_register(store: StateStore) -> StockRegister:
+    """Every asset of the common stock at the store's current height, in the order they were offered."""
+    state = store.state
+    names = _Names(store)
+    rows = []
+    for aid, a in sorted(state.tables["assets"].items(), key=lambda item: (item[1].opened_height, item[0])):
+        rows.append(
+            StockAsset(
+                asset=aid.hex(),
+                description=a.description,
+                state=a.state,
+                requester=a.requester.hex(),
+                requester_name=names.person(a.requester),
+                renter=a.renter.hex(),
+                renter_name=names.enterprise(a.renter),
+                price=a.price,
+                rent=a.rent,
+                costs=a.costs,
+                lease_periods=a.lease_periods,
+                term_periods=a.term_periods,
+                bonds=a.bonds,
+                face_value=a.face_value,
+                reserve_rate=format_percent(annual_reserve(state, a)),
+                coupon=format_percent(_coupon(a)) if _cleared(a) else None,
+                coupon_num=a.coupon_num,
+                coupon_den=a.coupon_den,
+                payment=a.payment,
+                outstanding=a.outstanding,
+                periods_left=a.periods_left,
+                reserve=a.reserve,
+                missed=a.missed,
+                first_period=a.first_period,
+                opened_height=a.opened_height,
+            )
+        )
+    charter = state.charter
+    return StockRegister(
+        commune=charter.name,
+        currency=charter.currency,
+        height=state.height,
+        date=iso_date(state.time_ms),
+        periods_settled=state.meta("periods_settled", 0),
+        assets=tuple(rows),
+        rent_total=sum(r.rent for r in rows if r.state in rent_rules.RENTED_STATES),
+        outstanding_total=sum(r.outstanding for r in rows),
+        reserve_total=sum(r.reserve for r in rows),
+    )
+
+
+def _state_label(state: str) -> str:
+    return state.replace("_", " ")
+
+
+def render_stock_register(reg: StockRegister) -> str:
+    cur = reg.currency
+
+    def money(v: int) -> str:
+        return format_amount(v, cur)
+
+    lines = [
+        f"Common stock of {reg.commune}",
+        f"at height {reg.height} ({reg.date}), {reg.periods_settled} periods settled; amounts in {cur}",
+        "",
+    ]
+    if not reg.assets:
+        return "\n".join([*lines, "no assets"]) + "\n"
+    lines += _table(
+        (
+            "Asset",
+            "Description",
+            "State",
+            "Renter",
+            "Rent",
+            "Costs",
+            "Series",
+            "Coupon",
+            "Outstanding",
+            "Left",
+            "Reserve",
+            "Missed",
+        ),
+        (
+            (
+                a.asset[:12],
+                _clip(a.description, 30),
+                _state_label(a.state),
+                _clip(a.renter_name, 24),
+                money(a.rent),
+                money(a.costs),
+                f"{a.bonds} x {money(a.face_value)}",
+                a.coupon or f"(max {a.reserve_rate})",
+                money(a.outstanding),
+                str(a.periods_left),
+                money(a.reserve),
+                str(a.missed),
+            )
+            for a in reg.assets
+        ),
+        (False, False, False, False, True, True, True, True, True, True, True, True),
+    )
+    n = len(reg.assets)
+    lines += [
+        "",
+        f"{n} asset{'s' if n != 1 else ''}; rent a period {money(reg.rent_total)},"
+        f" principal outstanding {money(reg.outstanding_total)}, series reserves {money(reg.reserve_total)}",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+# -- a series' bond register ---------------------------------------------------------------
+
+
+class BondHolder(_Report):
+    key: str
+    name: str
+    bonds: int
+    #: Their part of the outstanding principal and of the next installment, split as the chain
+    #: splits debt service (pro rata to bonds, largest remainder, holders in key order).
+    principal: int
+    next_payment: int
+
+
+class ScheduleRow(_Report):
+    """One installment still to come, as `amortization.next_installment` makes it."""
+
+    period: int
+    payment: int
+    interest: int
+    principal: int
+    outstanding_after: int
+
+
+class BondRegister(_Report):
+    commune: str
+    currency: str
+    height: int
+    date: str
+    asset: str
+    description: str
+    state: str
+    bonds: int
+    face_value: int
+    #: The annual coupon (None before the auction cleared), and per period, each to read and exactly.
+    coupon: str | None
+    coupon_num: int
+    coupon_den: int
+    periodic_coupon: str | None
+    periodic_num: int
+    periodic_den: int
+    payment: int
+    outstanding: int
+    periods_left: int
+    holders: tuple[BondHolder, ...]
+    schedule: tuple[ScheduleRow, ...]
+    #: What the schedule pays in all, and of it interest (its principal is `outstanding`).
+    schedule_total: int
+    schedule_interest: int
+
+
+def _asset_key(asset: bytes | str) -> bytes:
+    if isinstance(asset, str):
+        try:
+            asset = bytes.fromhex(asset.strip())
+        except ValueError:
+            raise UnknownAsset(f"{asset!r} is not an asset id: an asset is named by 64 hex digits") from None
+    return asset
+
+
+def _schedule(state: CommuneState, asset: Asset) -> list[ScheduleRow]:
+    if not (_cleared(asset) and asset.outstanding and asset.periods_left):
+        return []
+    rate = rent_rules.periodic_coupon(state, asset)
+    period = max(asset.first_period, state.meta("periods_settled", 0) + 1)
+    balance, left, rows = asset.outstanding, asset.periods_left, []
+    while balance and left:
+        row = next_installment(balance, rate, asset.payment, left, period=period)
+        rows.append(ScheduleRow(row.period, row.payment, row.interest, row.principal_part, row.outstanding_after))
+        balance, left, period = row.outstanding_after, left - 1, period + 1
+    return rows
+
+
+def bond_register(store: StateStore, asset: bytes | str) -> BondRegister:
+    """The bond series of `asset` (its id, or 64 hex digits): holders, coupon, and the remaining
+    schedule from the next unsettled period, made from what the chain keeps (the outstanding
+    principal, the coupon per period and the fixed payment) by `amortization.next_installment`.
+
+    The schedule assumes every period's rent is paid and nothing is prepaid: a surplus that
+    prepays principal (rule 13) shortens it, keeping the payment; a missed period delays it.
+    """
+    aid = _asset_key(asset)
+    state = store.state
+    a = state.tables["assets"].get(aid)
+    if a is None:
+        known = ", ".join(f"{k.hex()[:12]} ({v.description})" for k, v in sorted(state.tables["assets"].items()))
+        raise UnknownAsset(
+            f"{short_hex(aid)} is not an asset of the common stock; "
+            + (f"the assets are {known}" if known else "the commune has no assets yet")
+        )
+    names = _Names(store)
+    held = sorted((holder, n) for (owner, holder), n in state.tables["holdings"].items() if owner == aid and n)
+    schedule = _schedule(state, a)
+    counts = [n for _, n in held]
+    principal = split_to_holders(a.outstanding, counts) if held else []
+    nxt = split_to_holders(schedule[0].payment, counts) if held and schedule else [0] * len(held)
+    holders = tuple(
+        BondHolder(key.hex(), names.person(key), n, p, q)
+        for (key, n), p, q in zip(held, principal, nxt, strict=True)
+    )
+    cleared = _cleared(a)
+    per_period = rent_rules.periodic_coupon(state, a) if cleared else Fraction(0)
+    charter = state.charter
+    return BondRegister(
+        commune=charter.name,
+        currency=charter.currency,
+        height=state.height,
+        date=iso_date(state.time_ms),
+        asset=aid.hex(),
+        description=a.description,
+        state=a.state,
+        bonds=a.bonds,
+        face_value=a.face_value,
+        coupon=format_percent(_coupon(a)) if cleared else None,
+        coupon_num=a.coupon_num,
+        coupon_den=a.coupon_den,
+        periodic_coupon=format_percent(per_period) if cleared else None,
+        periodic_num=per_period.numerator,
+        periodic_den=per_period.denominator,
+        payment=a.payment,
+        outstanding=a.outstanding,
+        periods_left=a.periods_left,
+        holders=holders,
+        schedule=tuple(schedule),
+        schedule_total=sum(r.payment for r in schedule),
+        schedule_interest=sum(r.interest for r in schedule),
+    )
+
+
+def render_bond_register(reg: BondRegister) -> str:
+    cur = reg.currency
+
+    def money(v: int) -> str:
+        return format_amount(v, cur)
+
+    facts = [
+        ("Asset", f"{reg.asset}"),
+        ("State", _state_label(reg.state)),
+        ("Series", f"{reg.bonds} bonds of {money(reg.face_value)} = {money(reg.bonds * reg.face_value)}"),
+        (
+            "Coupon",
+            f"{reg.coupon} a year ({reg.periodic_coupon} a period)" if reg.coupon else "none: the auction has not cleared",
+        ),
+    ]
+    if reg.coupon:
+        facts += [
+            ("Debt service", f"{money(reg.payment)} a period"),
+            ("Outstanding", f"{money(reg.outstanding)}, {reg.periods_left} installments left"),
+        ]
+    width = max(len(k) for k, _ in facts)
+    lines = [
+        f"Bond register: {reg.description}",
+        f"{reg.commune}, at height {reg.height} ({reg.date}); amounts in {cur}",
+        "",
+        *(f"{k.ljust(width)}  {v}" for k, v in facts),
+        "",
+        f"Holders ({len(reg.holders) or 'none'})",
+    ]
+    if reg.holders:
+        lines += _table(
+            ("Holder", "Bonds", "Principal", "Next payment"),
+            ((h.name, str(h.bonds), money(h.principal), money(h.next_payment)) for h in reg.holders),
+            (False, True, True, True),
+        )
+    lines += ["", f"Remaining schedule ({len(reg.schedule) or 'none'})"]
+    if reg.schedule:
+        lines += _table(
+            ("Period", "Payment", "Interest", "Principal", "Outstanding after"),
+            (
+                (str(r.period), money(r.payment), money(r.interest), money(r.principal), money(r.outstanding_after))
+                for r in reg.schedule
+            ),
+            (True, True, True, True, True),
+        )
+        lines += [
+            "",
+            f"In all {money(reg.schedule_total)}: principal {money(reg.outstanding)},"
+            f" interest {money(reg.schedule_interest)}; a surplus that prepays principal shortens it",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+# -- the income statement of a period ------------------------------------------------------
+
+_ASSET_PREFIX = accounts.asset_account(b"")
+#: What an asset's settlement pays out of its account, by the memo of its postings (rules.rent).
+_COSTS = "the commune's costs"
+_DEBT_SERVICE = "debt service"
+_PREPAYMENT = "prepayment of principal"
+_SURPLUS = "surplus to the dividend pool"
+_REDEEMED = "net rent of a redeemed asset"
+
+
+class AssetIncome(_Report):
+    """One asset's part of a period: rent paid into its account and what its settlement paid out;
+    `kept` is what stayed in (or, negative, left) its account: the series reserve, rent paid
+    ahead, or a reserve released at redemption."""
+
+    asset: str
+    description: str
+    rent_received: int
+    costs: int
+    debt_service: int
+    prepayment: int
+    to_dividend_pool: int
+    kept: int
+
+
+class IncomeStatement(_Report):
+    """A period's money from the common stock (see the module doc for which postings are a period's).
+
+    rent_received = costs + debt_service + prepayment + to_dividend_pool + kept."""
+
+    commune: str
+    currency: str
+    height: int
+    period: int
+    #: False for the period in progress: its figures so far.
+    settled: bool
+    #: The period's calendar span: it starts on `starts` and ends on `ends` (UTC dates).
+    starts: str
+    ends: str
+    #: The blocks its postings are in: from the one that settled the period before (its postings
+    #: after that settlement) through the one that settled it (or the chain's tip).
+    first_height: int
+    last_height: int
+    rent_received: int
+    costs: int
+    debt_service: int
+    prepayment: int
+    #: Into the dividend pool: surplus (and reserves released at redemption), redeemed assets' net rent.
+    surplus_to_pool: int
+    redeemed_net_rent: int
+    to_dividend_pool: int
+    kept: int
+    #: The period's equal dividend (None for the period in progress): each member's, on how many.
+    per_member: int | None
+    members: int | None
+    dividends_paid: int
+    #: Members' dividends drawn into their own accounts in the period (when they spent them).
+    dividends_drawn: int
+    assets: tuple[AssetIncome, ...]
+
+
+def _between(store: StateStore, start: tuple[int, int], end: tuple[int, int] | None, where: str = "") -> list[tuple]:
+    """Postings at positions (height, txn) from `start` up to, not including, `end` (None: all)."""
+    sql = "SELECT height, txn, line, account, amount, memo FROM postings WHERE (height, txn) >= (?, ?)"
+    params: list[object] = [*start]
+    if end is not None:
+        sql += " AND (height, txn) < (?, ?)"
+        params += [*end]
+    return store.query(f"{sql} {where} ORDER BY height, txn, line", params)
+
+
+def income_statement(store: StateStore, period: int) -> IncomeStatement:
+    """The income statement of `period`: a settled one (1 to the number settled) or the one in
+    progress (the next), from the `postings` table between the period's ends.
+
+    Rent received is what the renters paid into the assets' accounts in the period's span; what
+    a settlement paid out is read from the asset account's line of each settlement posting, and
+    the dividends from the pool's and the dividends account's lines, so a transfer whose memo
+    happens to say "rent" is never counted.
+    """
+    periods = _Periods(store)
+    state = store.state
+    if isinstance(period, bool) or not isinstance(period, int) or not 1 <= period <= periods.settled + 1:
+        raise ReportError(
+            f"there is no period {period!r} to report on: periods are counted from 1, {periods.settled}"
+            f" are settled, and period {periods.settled + 1} is in progress",
+            reason="bad_period",
+        )
+    start = periods.start(period)
+    settled = period <= periods.settled
+    end = periods.end(period) if settled else None
+    rows = _between(store, start, (end.height, end.txn) if end else None)
+    by_asset: dict[str, dict[str, int]] = {}
+    totals = dict.fromkeys(("surplus", "redeemed", "paid", "drawn"), 0)
+    for _h, _t, _line, account, amount, memo in rows:
+        if account.startswith(_ASSET_PREFIX):
+            figures = by_asset.setdefault(account, dict.fromkeys(("rent", "costs", "debt", "prepay", "pool"), 0))
+            if memo == "rent":
+                figures["rent"] -= amount
+            elif memo == _COSTS:
+                figures["costs"] += amount
+            elif memo == _DEBT_SERVICE:
+                figures["debt"] += amount
+            elif memo == _PREPAYMENT:
+                figures["prepay"] += amount
+            elif memo in (_SURPLUS, _REDEEMED):
+                figures["pool"] += amount
+                totals["surplus" if memo == _SURPLUS else "redeemed"] += amount
+        elif account == accounts.DIVIDEND_POOL and memo == "dividends":
+            totals["paid"] += amount
+        elif account == accounts.DIVIDENDS and memo == "dividends drawn":
+            totals["drawn"] += amount
+    assets_table = state.tables["assets"]
+    lines = []
+    for account, f in by_asset.items():
+        aid = bytes.fromhex(account[len(_ASSET_PREFIX) :])
+        described = assets_table.get(aid)
+        kept = f["rent"] - f["costs"] - f["debt"] - f["prepay"] - f["pool"]
+        lines.append(
+            AssetIncome(
+                aid.hex(),
+                described.description if described is not None else "",
+                f["rent"],
+                f["costs"],
+                f["debt"],
+                f["prepay"],
+                f["pool"],
+                kept,
+            )
+        )
+    lines.sort(key=lambda a: (a.description, a.asset))
+    dividend = end.dividend if end is not None else None
+    heights = [h for h, *_ in rows]
+    first_height = start[0] if period > 1 else 0
+    charter = state.charter
+    return IncomeStatement(
+        commune=charter.name,
+        currency=charter.currency,
+        height=state.height,
+        period=period,
+        settled=settled,
+        starts=iso_date(periods.starts_ms(period)),
+        ends=iso_date(periods.starts_ms(period + 1) - 1),
+        first_height=min([first_height, *heights]) if heights else first_height,
+        last_height=end.height if end is not None else state.height,
+        rent_received=sum(a.rent_received for a in lines),
+        costs=sum(a.costs for a in lines),
+        debt_service=sum(a.debt_service for a in lines),
+        prepayment=sum(a.prepayment for a in lines),
+        surplus_to_pool=totals["surplus"],
+        redeemed_net_rent=totals["redeemed"],
+        to_dividend_pool=sum(a.to_dividend_pool for a in lines),
+        kept=sum(a.kept for a in lines),
+        per_member=dividend.per_member if dividend is not None else None,
+        members=dividend.members if dividend is not None else None,
+        dividends_paid=totals["paid"],
+        dividends_drawn=totals["drawn"],
+        assets=tuple(lines),
+    )
+
+
+def render_income_statement(st: IncomeStatement) -> str:
+    cur = st.currency
+
+    def money(v: int) -> str:
+        return format_amount(v, cur)
+
+    status = "settled" if st.settled else "in progress: figures so far"
+    rows: list[tuple[str, str]] = [
+        ("Rent received", money(st.rent_received)),
+        ("  The commune's costs", money(st.costs)),
+        ("  Debt service to bondholders", money(st.debt_service)),
+        ("  Prepayment of principal", money(st.prepayment)),
+        ("  To the dividend pool", money(st.to_dividend_pool)),
+        ("    surplus", money(st.surplus_to_pool)),
+        ("    net rent of redeemed assets", money(st.redeemed_net_rent)),
+        ("  Kept in the assets' accounts", money(st.kept)),
+        ("", ""),
+        ("Dividends paid", money(st.dividends_paid)),
+        ("Dividends drawn by members", money(st.dividends_drawn)),
+    ]
+    width = max(len(a) for a, _ in rows)
+    amount_width = max(len(b) for _, b in rows)
+    lines = [
+        f"Income statement of {st.commune}, period {st.period} ({st.starts} to {st.ends}), {status}",
+        f"heights {st.first_height} to {st.last_height}; amounts in {cur}",
+        "",
+        *(f"{a.ljust(width)}  {b.rjust(amount_width)}".rstrip() for a, b in rows),
+    ]
+    if st.per_member is not None:
+        lines.append(f"  {money(st.per_member)} each to {st.members} member{'s' if st.members != 1 else ''}")
+    if st.assets:
+        lines += ["", "By asset"]
+        lines += _table(
+            ("Asset", "Description", "Rent", "Costs", "Debt service", "Prepaid", "To pool", "Kept"),
+            (
+                (
+                    a.asset[:12],
+                    _clip(a.description, 30),
+                    money(a.rent_received),
+                    money(a.costs),
+                    money(a.debt_service),
+                    money(a.prepayment),
+                    money(a.to_dividend_pool),
+                    money(a.kept),
+                )
+                for a in st.assets
+            ),
+            (False, False, True, True, True, True, True, True),
+        )
+    return "\n".join(lines) + "\n"
+
+
+# -- the dividend history ------------------------------------------------------------------
+
+
+class DividendPeriod(_Report):
+    """One settled period's equal dividend (rule 18): `pool` = what came in + the carry before;
+    `paid` = `per_member` × `members`; `carry` = `pool` − `paid`, left for the next period."""
+
+    period: int
+    height: int
+    date: str
+    came_in: int
+    pool: int
+    members: int
+    per_member: int
+    paid: int
+    carry: int
+    #: The per-share dividend index after it (a member's dividends are the index since their record date).
+    index: int
+
+
+class DividendHistory(_Report):
+    commune: str
+    currency: str
+    height: int
+    periods: tuple[DividendPeriod, ...]
+    paid_total: int
+    #: The index now, what is in the pool now (the carry, and anything come in since), and the
+    #: dividends paid that members have not drawn yet.
+    index: int
+    pool: int
+    undrawn: int
+
+
+def dividend_history(store: StateStore) -> DividendHistory:
+    """Every settled period's dividend, from the `dividend` effects of the blocks that settled
+    them; the carry is the dividend pool's balance at each period's end (from its postings)."""
+    state = store.state
+    periods = _Periods(store)
+    ends = [periods.end(p) for p in range(1, periods.settled + 1)]
+    pool_rows = store.query(
+        "SELECT height, txn, amount FROM postings WHERE account = ? ORDER BY height, txn, line",
+        (accounts.DIVIDEND_POOL,),
+    )
+    positions = [(h, t) for h, t, _ in pool_rows]
+    running, cumulative = 0, []
+    for _h, _t, amount in pool_rows:
+        running += accounts.claim(amount)
+        cumulative.append(running)
+    rows = []
+    index = carry_before = 0
+    for end in ends:
+        i = bisect.bisect_left(positions, (end.height, end.txn))
+        carry = cumulative[i - 1] if i else 0
+        d = end.dividend
+        per_member, members = (d.per_member, d.members) if d is not None else (0, 0)
+        paid = per_member * members
+        index += per_member
+        rows.append(
+            DividendPeriod(
+                period=end.period,
+                height=end.height,
+                date=iso_date(end.time_ms),
+                came_in=carry + paid - carry_before,
+                pool=carry + paid,
+                members=members,
+                per_member=per_member,
+                paid=paid,
+                carry=carry,
+                index=index,
+            )
+        )
+        carry_before = carry
+    charter = state.charter
+    return DividendHistory(
+        commune=charter.name,
+        currency=charter.currency,
+        height=state.height,
+        periods=tuple(rows),
+        paid_total=sum(r.paid for r in rows),
+        index=state.dividend_index,
+        pool=state.claim(accounts.DIVIDEND_POOL),
+        undrawn=state.claim(accounts.DIVIDENDS),
+    )
+
+
+def render_dividend_history(hist: DividendHistory) -> str:
+    cur = hist.currency
+
+    def money(v: int) -> str:
+        return format_amount(v, cur)
+
+    lines = [
+        f"Dividend history of {hist.commune}, at height {hist.height}; amounts in {cur}",
+        "each period's pool divided equally among the members on the record; the remainder carries",
+        "",
+    ]
+    if not hist.periods:
+        return "\n".join([*lines, "no period settled yet"]) + "\n"
+    lines += _table(
+        ("Period", "Height", "Date", "Came in", "Pool", "Members", "Each", "Paid", "Carry"),
+        (
+            (
+                str(r.period),
+                str(r.height),
+                r.date,
+                money(r.came_in),
+                money(r.pool),
+                str(r.members),
+                money(r.per_member),
+                money(r.paid),
+                money(r.carry),
+            )
+            for r in hist.periods
+        ),
+        (True, True, False, True, True, True, True, True, True),
+    )
+    lines += [
+        "",
+        f"Paid in all {money(hist.paid_total)}; not yet drawn by members {money(hist.undrawn)};"
+        f" in the pool now {money(hist.pool)}",
+    ]
     return "\n".join(lines) + "\n"

@@ -38,6 +38,7 @@ KEYS: dict[str, tuple[str, ...]] = {
     "assets": ("id",),
     "bids": ("id",),
     "holdings": ("asset", "holder"),
+    "relet_bids": ("id",),
     "blocks": ("id",),
     "meta": ("name",),
 }
