@@ -35,7 +35,10 @@ def test_demo_runs_and_tells_what_happened(tmp_path: Path) -> None:
     # passed, and both nodes at the same height with the same state digest.
     assert "refused: overdraft" in out and "refused: not_in_electorate" in out
     assert "the proposal passed; probation is now 30 days" in out
-    assert "bank 700.00 = claims 700.00" in out
+    # The oven: bids above the reserve rate refused, cleared at 6 %, three months of rent: costs
+    # of 1.00 a month are the commune's own funds, the rest claims (the bank paid the vendor 300.00).
+    assert "refused: above_reserve_rate" in out and "cleared at 6.0000%" in out
+    assert "bank 500.00 = claims 497.00 + the commune's own funds 3.00" in out
     digests = re.findall(r"node: height (\d+), state digest ([0-9a-f]{16})", out)
     assert len(digests) == 2 and digests[0] == digests[1]
     assert "Traceback" not in out + result.stderr

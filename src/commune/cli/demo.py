@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import tempfile
 from contextlib import ExitStack
+from fractions import Fraction
 from pathlib import Path
 
 from rich.console import Console
@@ -17,13 +18,18 @@ from commune.core.clock import ManualClock
 from commune.core.hashing import blake2b256, short_hex
 from commune.core.keyfile import create_key_file, load_key_file
 from commune.core.money import format_amount
+from commune.core.rates import format_percent
 from commune.log.bodies import (
     Accept,
     Attest,
+    Bid,
     ChangeCharterMotion,
     ConfirmDeposit,
+    ConfirmPayment,
     Deposit,
     Note,
+    Offer,
+    PayRent,
     Profile,
     Propose,
     Transfer,
@@ -34,7 +40,7 @@ from commune.log.feed import FeedWriter
 from commune.log.refusal import Refused
 from commune.log.store import EntryStore
 from commune.rules import accounts
-from commune.rules.charter import DAY_MS
+from commune.rules.charter import DAY_MS, MONTH_MS
 from commune.rules.invariants import bank_equation
 from commune.sim.world import World
 
@@ -186,6 +192,57 @@ def _chain_story(console: Console, root: Path) -> None:
         world.close()
 
 
+def _oven(console: Console, w: World, act, settle, money) -> None:
+    """An oven bought with bonds, rented to the workshop for a few months, its rent shared out."""
+    workshop = w.enterprise_ids["workshop"]
+    dep = act("ben", Deposit(workshop, 100_00))
+    settle("ben pays 100.00 into the workshop's account")
+    act("ana", ConfirmDeposit(dep.id, dep.body.amount), (dep.id,))
+    settle("the steward confirms it")
+    offer = act(
+        "ben",
+        Offer(
+            renter=workshop,
+            description="an oven",
+            price=300_00,
+            rent=30_00,
+            costs=1_00,
+            lease_periods=24,
+            term_periods=12,
+            bonds=3,
+            vendor_payee="Oven Works GmbH",
+            valuation=bytes(32),
+            deadline_ms=w.clock.now_ms() + DAY_MS,
+        ),
+    )
+    asset = w.nodes["ana"].state.state.tables
+    settle("the workshop offers: an oven of 300.00 in 3 bonds of 100.00, rent 30.00 a month for 24 months")
+    r_max = asset["assets"][offer.id]
+    console.print(
+        f"  the rent can pay at most {format_percent(Fraction(r_max.reserve_num, r_max.reserve_den) * 12)} "
+        "a year: bids above that are refused"
+    )
+    act("ana", Bid(offer.id, 2, 1, 25))
+    act("dee", Bid(offer.id, 1, 3, 50))
+    act("ben", Bid(offer.id, 1, 3, 10))
+    settle("sealed bids: ana 2 bonds at 4 %, dee 1 at 6 %, ben 1 at 30 %")
+    w.clock.advance(2 * DAY_MS)
+    settle("the deadline passed: the block clears the auction")
+    a = asset["assets"][offer.id]
+    console.print(
+        f"  cleared at {format_percent(Fraction(a.coupon_num, a.coupon_den))}: every winner gets that "
+        f"coupon; the oven is {a.state}, level debt service {money(a.payment)} a month"
+    )
+    act("ana", ConfirmPayment(offer.id, "paid the vendor"), (offer.id,))
+    settle("the steward pays the vendor from the escrowed money")
+    for month in range(1, 4):
+        act("ben", PayRent(offer.id, 30_00))
+        w.clock.set(w.genesis.time_ms + (month + 1) * MONTH_MS + 1)
+        settle(f"month {month + 1} ends: rent, costs, debt service to the holders, surplus to the reserve")
+    a = asset["assets"][offer.id]
+    console.print(f"  the oven's series owes {money(a.outstanding)} after 3 months; reserve {money(a.reserve)}")
+
+
 def _play(console: Console, w: World) -> None:
     money = lambda minor: format_amount(minor, "EUR")  # noqa: E731
     console.print(
@@ -230,6 +287,8 @@ def _play(console: Console, w: World) -> None:
         f"  the proposal {state.tables['proposals'][prop.id].status}; "
         f"probation is now {state.charter.probation_days} days"
     )
+
+    _oven(console, w, act, settle, money)
 
     table = Table(title="Balances (EUR) as ben's node derives them")
     table.add_column("account")
