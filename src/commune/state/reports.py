@@ -52,6 +52,8 @@ from commune.state.store import StateStore
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 #: Longest memo shown in a text column (the data keeps it whole).
 _MEMO_WIDTH = 40
+#: How an asset's account name starts ("a:<the asset's id in hex>").
+_ASSET_PREFIX = accounts.asset_account(b"")
 
 
 class ReportError(CommuneError):
@@ -272,13 +274,21 @@ class _Names:
         return ent.name if ent.active else f"{ent.name} (expelled)"
 
     def account(self, account: str) -> str:
-        """A person's name, `Name (enterprise)`, or the commune's own account as it is called."""
+        """A person's name, `Name (enterprise)`, `description (asset)`, or the commune's own
+        account as it is called."""
         who = accounts.participant_of(account)
         if who is not None:
             return self.person(who)
         eid = accounts.enterprise_of(account)
         if eid is not None:
             return f"{self.enterprise(eid)} (enterprise)"
+        if account.startswith(_ASSET_PREFIX):
+            try:
+                asset = self.state.tables["assets"].get(bytes.fromhex(account[len(_ASSET_PREFIX) :]))
+            except ValueError:
+                asset = None
+            if asset is not None:
+                return f"{asset.description} (asset)"
         return account
 
 
@@ -312,13 +322,19 @@ class _Periods:
         self.settled: int = state.meta("periods_settled", 0)
         self.genesis_ms: int = state.meta("genesis_ms", 0)
         self.period_ms = rent_rules.period_ms(state)
-        infos = sorted((info.height, info.time_ms) for info in state.tables["blocks"].values())
-        self._heights = [h for h, _ in infos]
-        self._times = [t for _, t in infos]
-        self.time_of = dict(infos)
+        # Every height from the genesis up has one block, and block times never go back
+        # (chain.process), so the times by height are sorted.
+        self._times = [0] * (state.height + 1)
+        for info in state.tables["blocks"].values():
+            if 0 <= info.height <= state.height:
+                self._times[info.height] = info.time_ms
         self._ends: dict[int, _PeriodEnd] = {}
         self._read: set[int] = set()
         self._scanned = False
+
+    def time_of(self, height: int) -> int | None:
+        """The time of the block at `height`, if there is one."""
+        return self._times[height] if 0 <= height < len(self._times) else None
 
     def starts_ms(self, period: int) -> int:
         return self.genesis_ms + (period - 1) * self.period_ms
@@ -329,11 +345,11 @@ class _Periods:
             raise ValueError(f"period {period} is not settled")
         if period not in self._ends:
             # The first block at or after the period's end settles it (rules.rent.due).
-            i = bisect.bisect_left(self._times, self.starts_ms(period + 1))
-            if i < len(self._heights) and self._heights[i] not in self._read:
-                raw = self.store.block(self._heights[i])
+            height = bisect.bisect_left(self._times, self.starts_ms(period + 1))
+            if height < len(self._times) and height not in self._read:
+                raw = self.store.block(height)
                 if raw is not None:
-                    self._take(self._heights[i], decode_block(raw)[1])
+                    self._take(height, decode_block(raw)[1])
             if period not in self._ends:
                 self._scan()
             if period not in self._ends:
@@ -387,8 +403,12 @@ _GROUPS = (
     ("enterprises", "Enterprises"),
     ("withdrawals", "Withdrawals awaiting payment"),
     ("escrow", "Escrow (bids' money)"),
+    ("dividends", "Dividends not yet drawn"),
+    ("assets", "Assets' accounts (rent held, series reserves)"),
     ("other", "Other accounts"),
 )
+#: Groups shown only when they hold something (older communes have none of these).
+_OPTIONAL_GROUPS = ("dividends", "assets", "other")
 _FUND_LABELS = {
     accounts.FUNDS: "Funds",
     accounts.INCOME: "Income",
@@ -424,18 +444,24 @@ def balance_sheet(store: StateStore) -> BalanceSheet:
             kind = "withdrawals"
         elif account == accounts.ESCROW:
             kind = "escrow"
+        elif account == accounts.DIVIDENDS:
+            kind = "dividends"
+        elif account.startswith(_ASSET_PREFIX):
+            kind = "assets"
         else:
             kind = "other"
         totals[kind] += amount
-        if kind not in ("withdrawals", "escrow") and amount:
+        if kind not in ("withdrawals", "escrow", "dividends") and amount:
             holders[kind].append(Holding(account, names.account(account), amount))
     for pending in state.tables["pending"].values():
         if pending.kind == "withdrawal":
             holders["withdrawals"].append(Holding(pending.account, names.account(pending.account), pending.amount))
+        elif pending.kind == "purchase":  # an asset's price, to be paid to its vendor (rule 12)
+            holders["withdrawals"].append(Holding(pending.account, f"{pending.reference} (purchase)", pending.amount))
     groups = tuple(
         ClaimGroup(kind, label, totals[kind], tuple(sorted(holders[kind], key=lambda h: (h.name, h.account))))
         for kind, label in _GROUPS
-        if kind != "other" or totals[kind] or holders[kind]
+        if kind not in _OPTIONAL_GROUPS or totals[kind] or holders[kind]
     )
     funds = tuple(FundLine(a, _FUND_LABELS[a], accounts.claim(balances.get(a, 0))) for a in accounts.OWN_FUNDS)
     bank = balances.get(accounts.BANK, 0)
@@ -644,11 +670,11 @@ def _dividend_facts(store: StateStore, key: bytes, member: Member) -> dict[str, 
         "record_index": member.record_index if member.record_index >= 0 else None,
         "record_end_index": member.record_end if member.record_end >= 0 else None,
     }
-    admitted_ms = periods.time_of.get(member.admitted_height, 0)
+    admitted_ms = periods.time_of(member.admitted_height) or 0
     if member.probation_until_ms <= admitted_ms:
         # On the record from the admission: the first period settled after the admission's
         # block (the block takes entries in before it settles periods).
-        before = periods.time_of.get(member.admitted_height - 1)
+        before = periods.time_of(member.admitted_height - 1)
         facts["first_dividend_period"] = 1 if before is None else rent_rules.period_of(state, before)
         if member.record_index >= 0:
             facts["record_height"] = member.admitted_height
@@ -662,8 +688,9 @@ def _dividend_facts(store: StateStore, key: bytes, member: Member) -> dict[str, 
             facts["record_height"] = periods.end(first).height
     if member.record_index < 0 and not member.current:
         facts["first_dividend_period"] = None  # left before going on the record
-    if facts.get("record_height") is not None:
-        facts["record_date"] = iso_date(periods.time_of[facts["record_height"]])  # type: ignore[index]
+    record_height = facts.get("record_height")
+    if isinstance(record_height, int):
+        facts["record_date"] = iso_date(periods.time_of(record_height) or 0)
     if member.current:
         dividend = 0
         last = periods.settled or None
@@ -825,14 +852,16 @@ def _check_account(account: str) -> None:
         return
     try:
         key = accounts.participant_of(account) or accounts.enterprise_of(account)
+        if key is None and account.startswith(_ASSET_PREFIX):
+            key = bytes.fromhex(account[len(_ASSET_PREFIX) :])
     except ValueError:
         key = None
     if key is not None and len(key) == 32:
         return
     known = ", ".join(accounts.COMMUNE_ACCOUNTS)
     raise UnknownAccount(
-        f"{account!r} is not an account; the accounts are {known}, p:<a person's key in hex>"
-        f" and e:<an enterprise's id in hex>"
+        f"{account!r} is not an account; the accounts are {known}, p:<a person's key in hex>,"
+        f" e:<an enterprise's id in hex> and a:<an asset's id in hex>"
     )
 
 
@@ -953,8 +982,13 @@ class StockAsset(_Report):
     reserve: int
     #: Periods in a row settled without the rent (rule 15).
     missed: int
-    #: The first period rent is due for (0 before the rental starts).
+    #: Rent left unpaid by a renter whose rental ended (rule 15: their debt to the commune).
+    arrears: int
+    #: The renter gave notice: the rental ends after this period.
+    notice: bool
+    #: The first period rent is due for and the last of the lease (0 before the rental starts).
     first_period: int
+    lease_end_period: int
     opened_height: int
 
 
@@ -969,6 +1003,7 @@ class StockRegister(_Report):
     rent_total: int
     outstanding_total: int
     reserve_total: int
+    arrears_total: int
 
 
 def _cleared(asset: Asset) -> bool:
@@ -1010,7 +1045,10 @@ def stock_register(store: StateStore) -> StockRegister:
                 periods_left=a.periods_left,
                 reserve=a.reserve,
                 missed=a.missed,
+                arrears=a.arrears,
+                notice=a.notice,
                 first_period=a.first_period,
+                lease_end_period=a.lease_end_period,
                 opened_height=a.opened_height,
             )
         )
@@ -1025,6 +1063,7 @@ def stock_register(store: StateStore) -> StockRegister:
         rent_total=sum(r.rent for r in rows if r.state in rent_rules.RENTED_STATES),
         outstanding_total=sum(r.outstanding for r in rows),
         reserve_total=sum(r.reserve for r in rows),
+        arrears_total=sum(r.arrears for r in rows),
     )
 
 
@@ -1083,7 +1122,8 @@ def render_stock_register(reg: StockRegister) -> str:
     lines += [
         "",
         f"{n} asset{'s' if n != 1 else ''}; rent a period {money(reg.rent_total)},"
-        f" principal outstanding {money(reg.outstanding_total)}, series reserves {money(reg.reserve_total)}",
+        f" principal outstanding {money(reg.outstanding_total)}, series reserves {money(reg.reserve_total)}"
+        + (f", arrears owed {money(reg.arrears_total)}" if reg.arrears_total else ""),
     ]
     return "\n".join(lines) + "\n"
 
@@ -1184,8 +1224,7 @@ def bond_register(store: StateStore, asset: bytes | str) -> BondRegister:
     principal = split_to_holders(a.outstanding, counts) if held else []
     nxt = split_to_holders(schedule[0].payment, counts) if held and schedule else [0] * len(held)
     holders = tuple(
-        BondHolder(key.hex(), names.person(key), n, p, q)
-        for (key, n), p, q in zip(held, principal, nxt, strict=True)
+        BondHolder(key.hex(), names.person(key), n, p, q) for (key, n), p, q in zip(held, principal, nxt, strict=True)
     )
     cleared = _cleared(a)
     per_period = rent_rules.periodic_coupon(state, a) if cleared else Fraction(0)
@@ -1226,10 +1265,7 @@ def render_bond_register(reg: BondRegister) -> str:
         ("Asset", f"{reg.asset}"),
         ("State", _state_label(reg.state)),
         ("Series", f"{reg.bonds} bonds of {money(reg.face_value)} = {money(reg.bonds * reg.face_value)}"),
-        (
-            "Coupon",
-            f"{reg.coupon} a year ({reg.periodic_coupon} a period)" if reg.coupon else "none: the auction has not cleared",
-        ),
+        ("Coupon", f"{reg.coupon} a year ({reg.periodic_coupon} a period)" if reg.coupon else "none yet"),
     ]
     if reg.coupon:
         facts += [
@@ -1271,19 +1307,30 @@ def render_bond_register(reg: BondRegister) -> str:
 
 # -- the income statement of a period ------------------------------------------------------
 
-_ASSET_PREFIX = accounts.asset_account(b"")
 #: What an asset's settlement pays out of its account, by the memo of its postings (rules.rent).
 _COSTS = "the commune's costs"
 _DEBT_SERVICE = "debt service"
 _PREPAYMENT = "prepayment of principal"
 _SURPLUS = "surplus to the dividend pool"
 _REDEEMED = "net rent of a redeemed asset"
+#: A liquidation's postings (rules.tenancy.confirm_sale).
+_PROCEEDS = "sale proceeds"
+_SALE_COSTS = "sale costs"
+_LIQUIDATION_HOLDERS = "liquidation: to the series' holders"
+_LIQUIDATION_POOL = "liquidation: remainder to the dividend pool"
+#: Dividends moved from `dividends` into members' own accounts: drawn to spend (state.store
+#: writes a TakeDividend so), or paid out when a former member is admitted again (rules.membership).
+_DRAWN = ("dividends drawn", "dividends of an earlier membership")
 
 
 class AssetIncome(_Report):
-    """One asset's part of a period: rent paid into its account and what its settlement paid out;
-    `kept` is what stayed in (or, negative, left) its account: the series reserve, rent paid
-    ahead, or a reserve released at redemption."""
+    """One asset's part of a period: rent (and a liquidation's proceeds) paid into its account,
+    and what its settlement (or liquidation) paid out; `kept` is the change of its account over
+    the period: what stayed in it (the series reserve, rent paid ahead) or, negative, what left
+    it beyond the period's rent (rent paid ahead and used now, a reserve released at redemption).
+
+    rent_received + sale_proceeds = costs + debt_service + prepayment + sale_costs
+    + liquidation_to_holders + to_dividend_pool + kept, for every posting the rules make today."""
 
     asset: str
     description: str
@@ -1291,14 +1338,20 @@ class AssetIncome(_Report):
     costs: int
     debt_service: int
     prepayment: int
+    #: Everything into the dividend pool: surplus, a redeemed asset's net rent, a liquidation's remainder.
     to_dividend_pool: int
+    #: A liquidation (rule 17): the sale's proceeds, its costs, what the series' holders were paid.
+    sale_proceeds: int
+    sale_costs: int
+    liquidation_to_holders: int
     kept: int
 
 
 class IncomeStatement(_Report):
     """A period's money from the common stock (see the module doc for which postings are a period's).
 
-    rent_received = costs + debt_service + prepayment + to_dividend_pool + kept."""
+    rent_received + sale_proceeds = costs + debt_service + prepayment + sale_costs
+    + liquidation_to_holders + to_dividend_pool + kept."""
 
     commune: str
     currency: str
@@ -1317,16 +1370,22 @@ class IncomeStatement(_Report):
     costs: int
     debt_service: int
     prepayment: int
-    #: Into the dividend pool: surplus (and reserves released at redemption), redeemed assets' net rent.
+    #: Into the dividend pool: surplus (and reserves released at redemption), redeemed assets'
+    #: net rent, liquidations' remainders; and their sum.
     surplus_to_pool: int
     redeemed_net_rent: int
+    liquidation_to_pool: int
     to_dividend_pool: int
+    sale_proceeds: int
+    sale_costs: int
+    liquidation_to_holders: int
     kept: int
     #: The period's equal dividend (None for the period in progress): each member's, on how many.
     per_member: int | None
     members: int | None
     dividends_paid: int
-    #: Members' dividends drawn into their own accounts in the period (when they spent them).
+    #: Members' dividends moved into their own accounts in the period (when they spent more than
+    #: their account held, or were admitted again).
     dividends_drawn: int
     assets: tuple[AssetIncome, ...]
 
@@ -1363,47 +1422,54 @@ def income_statement(store: StateStore, period: int) -> IncomeStatement:
     end = periods.end(period) if settled else None
     rows = _between(store, start, (end.height, end.txn) if end else None)
     by_asset: dict[str, dict[str, int]] = {}
-    totals = dict.fromkeys(("surplus", "redeemed", "paid", "drawn"), 0)
+    totals = dict.fromkeys((_SURPLUS, _REDEEMED, _LIQUIDATION_POOL, "paid", "drawn"), 0)
+    into = {"rent": "rent", _PROCEEDS: "proceeds"}
+    out = {
+        _COSTS: "costs",
+        _DEBT_SERVICE: "debt",
+        _PREPAYMENT: "prepay",
+        _SURPLUS: "pool",
+        _REDEEMED: "pool",
+        _LIQUIDATION_POOL: "pool",
+        _SALE_COSTS: "sale_costs",
+        _LIQUIDATION_HOLDERS: "holders",
+    }
     for _h, _t, _line, account, amount, memo in rows:
         if account.startswith(_ASSET_PREFIX):
-            figures = by_asset.setdefault(account, dict.fromkeys(("rent", "costs", "debt", "prepay", "pool"), 0))
-            if memo == "rent":
-                figures["rent"] -= amount
-            elif memo == _COSTS:
-                figures["costs"] += amount
-            elif memo == _DEBT_SERVICE:
-                figures["debt"] += amount
-            elif memo == _PREPAYMENT:
-                figures["prepay"] += amount
-            elif memo in (_SURPLUS, _REDEEMED):
-                figures["pool"] += amount
-                totals["surplus" if memo == _SURPLUS else "redeemed"] += amount
+            figures = by_asset.setdefault(account, dict.fromkeys((*into.values(), *out.values(), "kept"), 0))
+            figures["kept"] -= amount  # the account's change, as a claim
+            if memo in into:  # credited to the asset's account: negative, debit-positive
+                figures[into[memo]] -= amount
+            elif memo in out:
+                figures[out[memo]] += amount
+                if memo in totals:
+                    totals[memo] += amount
         elif account == accounts.DIVIDEND_POOL and memo == "dividends":
             totals["paid"] += amount
-        elif account == accounts.DIVIDENDS and memo == "dividends drawn":
+        elif account == accounts.DIVIDENDS and memo in _DRAWN:
             totals["drawn"] += amount
     assets_table = state.tables["assets"]
     lines = []
     for account, f in by_asset.items():
         aid = bytes.fromhex(account[len(_ASSET_PREFIX) :])
         described = assets_table.get(aid)
-        kept = f["rent"] - f["costs"] - f["debt"] - f["prepay"] - f["pool"]
         lines.append(
             AssetIncome(
-                aid.hex(),
-                described.description if described is not None else "",
-                f["rent"],
-                f["costs"],
-                f["debt"],
-                f["prepay"],
-                f["pool"],
-                kept,
+                asset=aid.hex(),
+                description=described.description if described is not None else "",
+                rent_received=f["rent"],
+                costs=f["costs"],
+                debt_service=f["debt"],
+                prepayment=f["prepay"],
+                to_dividend_pool=f["pool"],
+                sale_proceeds=f["proceeds"],
+                sale_costs=f["sale_costs"],
+                liquidation_to_holders=f["holders"],
+                kept=f["kept"],
             )
         )
     lines.sort(key=lambda a: (a.description, a.asset))
     dividend = end.dividend if end is not None else None
-    heights = [h for h, *_ in rows]
-    first_height = start[0] if period > 1 else 0
     charter = state.charter
     return IncomeStatement(
         commune=charter.name,
@@ -1413,15 +1479,19 @@ def income_statement(store: StateStore, period: int) -> IncomeStatement:
         settled=settled,
         starts=iso_date(periods.starts_ms(period)),
         ends=iso_date(periods.starts_ms(period + 1) - 1),
-        first_height=min([first_height, *heights]) if heights else first_height,
+        first_height=start[0],
         last_height=end.height if end is not None else state.height,
         rent_received=sum(a.rent_received for a in lines),
         costs=sum(a.costs for a in lines),
         debt_service=sum(a.debt_service for a in lines),
         prepayment=sum(a.prepayment for a in lines),
-        surplus_to_pool=totals["surplus"],
-        redeemed_net_rent=totals["redeemed"],
+        surplus_to_pool=totals[_SURPLUS],
+        redeemed_net_rent=totals[_REDEEMED],
+        liquidation_to_pool=totals[_LIQUIDATION_POOL],
         to_dividend_pool=sum(a.to_dividend_pool for a in lines),
+        sale_proceeds=sum(a.sale_proceeds for a in lines),
+        sale_costs=sum(a.sale_costs for a in lines),
+        liquidation_to_holders=sum(a.liquidation_to_holders for a in lines),
         kept=sum(a.kept for a in lines),
         per_member=dividend.per_member if dividend is not None else None,
         members=dividend.members if dividend is not None else None,
@@ -1438,14 +1508,28 @@ def render_income_statement(st: IncomeStatement) -> str:
         return format_amount(v, cur)
 
     status = "settled" if st.settled else "in progress: figures so far"
-    rows: list[tuple[str, str]] = [
-        ("Rent received", money(st.rent_received)),
+    liquidated = st.sale_proceeds or st.sale_costs or st.liquidation_to_holders or st.liquidation_to_pool
+    rows: list[tuple[str, str]] = [("Rent received", money(st.rent_received))]
+    if liquidated:
+        rows.append(("Proceeds of liquidations", money(st.sale_proceeds)))
+    rows += [
         ("  The commune's costs", money(st.costs)),
         ("  Debt service to bondholders", money(st.debt_service)),
         ("  Prepayment of principal", money(st.prepayment)),
+    ]
+    if liquidated:
+        rows += [
+            ("  Costs of sales", money(st.sale_costs)),
+            ("  Liquidations to bondholders", money(st.liquidation_to_holders)),
+        ]
+    rows += [
         ("  To the dividend pool", money(st.to_dividend_pool)),
         ("    surplus", money(st.surplus_to_pool)),
         ("    net rent of redeemed assets", money(st.redeemed_net_rent)),
+    ]
+    if liquidated:
+        rows.append(("    liquidation remainders", money(st.liquidation_to_pool)))
+    rows += [
         ("  Kept in the assets' accounts", money(st.kept)),
         ("", ""),
         ("Dividends paid", money(st.dividends_paid)),
