@@ -45,6 +45,7 @@ def test_a_charter_round_trips_canonically() -> None:
         ("majority", "6_6/1_00", "not a valid value"),  # Python's Fraction() would take these
         ("majority", "1e0", "not a valid value"),
         ("currency", "USD", "cannot be changed"),
+        ("period_months", "3", "cannot be changed"),  # series and dividends are counted in periods
         ("colour", "red", "not a charter parameter"),
     ],
 )

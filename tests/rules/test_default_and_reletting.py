@@ -112,3 +112,17 @@ def test_a_sale_confirmed_for_an_asset_that_is_not_being_liquidated(commune: Com
     aid = rented(c)
     c.act("ana", ConfirmSale(aid, 500_00, 0))
     assert c.refusals(c.settle()) == ["not_liquidating"]
+
+
+def test_rent_paid_ahead_goes_back_to_the_renter_when_the_rental_ends(commune: Commune) -> None:
+    c = commune
+    aid = rented(c)
+    c.act("ben", PayRent(aid, 3 * 110_00))  # three periods ahead
+    c.act("ben", GiveNotice(aid))
+    to_end_of_period(c, 2)  # period 2 is paid from it; the rental ends with it
+    asset = c.state.tables["assets"][aid]
+    assert asset.state == "reletting"
+    # The two periods paid ahead (220.00) go back: the workshop paid one period, 110.00, of its
+    # 2,000.00; only the series reserve (1.72) stays in the asset's account.
+    assert c.enterprise_claim("workshop") == 2_000_00 - 110_00
+    assert c.state.claim(accounts.asset_account(aid)) == asset.reserve == 1_72

@@ -130,3 +130,30 @@ def test_equal_dividends_by_hand(tmp_path) -> None:
     c.act("dee", Transfer(c.pub("ana"), 1))
     assert c.refusals(c.settle()) == ["overdraft"]
     c.world.close()
+
+
+def test_a_member_readmitted_keeps_and_can_spend_earlier_dividends(tmp_path) -> None:
+    """ben accrues dividends, spends some, leaves, is admitted again: what he did not spend is
+    still his to spend (found by the protocol write-up: it was stranded)."""
+    from commune.log.bodies import Accept, Attest, Leave, Transfer
+
+    c = Commune(
+        tmp_path, charter=Charter(name="Test Commune", currency="EUR", surplus_policy="dividend", probation_days=0)
+    )
+    aid = rented(c)
+    to_end_of_period(c, 1)
+    c.act("ben", PayRent(aid, 110_00))
+    to_end_of_period(c, 2)  # 1.72 among 3: 57 each
+    assert c.state.untaken_dividends(c.pub("ben")) == 57
+    c.act("ben", Transfer(c.pub("ana"), 50))
+    c.act("ben", Leave())
+    c.settle()
+    att = c.act("ana", Attest(c.enterprise("bakery"), c.pub("ben")))
+    c.settle()
+    c.act("ben", Accept(att.id), (att.id,))
+    c.settle()
+    assert c.state.is_member(c.pub("ben")) and c.state.untaken_dividends(c.pub("ben")) == 7
+    c.act("ben", Transfer(c.pub("ana"), 7))
+    assert c.refusals(c.settle()) == []
+    assert c.state.untaken_dividends(c.pub("ben")) == 0
+    c.world.close()

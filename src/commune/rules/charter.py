@@ -98,11 +98,14 @@ class Charter(msgspec.Struct, array_like=True, frozen=True, forbid_unknown_field
 
     def with_change(self, parameter: str, value: str) -> Charter:
         """The charter with `parameter` set to `value` (as written in a proposal)."""
-        if parameter in ("name", "currency"):
-            raise CharterError(f"the {parameter} of a commune cannot be changed by a vote")
+        if parameter in ("name", "currency", "period_months"):
+            raise CharterError(
+                f"the {parameter} of a commune cannot be changed by a vote"
+                + (" (its bond series and dividends are counted in periods)" if parameter == "period_months" else "")
+            )
         fields = {f.name: f for f in msgspec.structs.fields(Charter)}
         if parameter not in fields:
-            known = ", ".join(sorted(set(fields) - {"name", "currency"}))
+            known = ", ".join(sorted(set(fields) - {"name", "currency", "period_months"}))
             raise CharterError(f"{parameter!r} is not a charter parameter; the parameters are {known}")
         current = getattr(self, parameter)
         try:

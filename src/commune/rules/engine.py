@@ -54,7 +54,14 @@ RULES: dict[type, Rule] = {
 }
 
 #: What a closed (dissolved or merged) commune still takes in: money going back to people.
-_AFTER_CLOSING = (bodies.Withdraw, bodies.ConfirmPayment, bodies.ConfirmDeposit, bodies.Profile, bodies.Note)
+_AFTER_CLOSING = (
+    bodies.Withdraw,
+    bodies.ConfirmPayment,
+    bodies.ConfirmDeposit,
+    bodies.ConfirmSale,
+    bodies.Profile,
+    bodies.Note,
+)
 
 
 def chain_height_of(state: CommuneState, entry: Entry) -> int:

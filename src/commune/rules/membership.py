@@ -12,8 +12,7 @@ from __future__ import annotations
 from commune.log.bodies import Accept, Attest, Leave, Profile
 from commune.log.bodies import RegisterInvestor as RegisterInvestorBody
 from commune.log.entry import Entry
-from commune.rules import accounts
-from commune.rules.effects import Admit, Depart, Effect, Post, Posting, RecordAttestation, RegisterInvestor, SetName
+from commune.rules.effects import Admit, Depart, Effect, RecordAttestation, RegisterInvestor, SetName
 from commune.rules.model import CommuneState
 from commune.rules.refusal import RuleReason, RuleRefused
 
@@ -28,19 +27,8 @@ def require_signer(state: CommuneState, enterprise: bytes, signer: bytes) -> Non
 
 def admission(state: CommuneState, person: bytes, enterprise: bytes) -> list[Effect]:
     """The admission of `person` through `enterprise`, probation starting at the block's time.
-
-    Someone readmitted first gets the dividends of their earlier membership they had not drawn,
-    as an ordinary credit: the new membership starts a new stake in the dividend record."""
-    effects: list[Effect] = []
-    old = state.member(person)
-    owed = old.untaken(state.dividend_index) if old is not None else 0
-    if owed:
-        account = accounts.participant_account(person)
-        effects.append(
-            Post((Posting(accounts.DIVIDENDS, owed), Posting(account, -owed)), "dividends of an earlier membership")
-        )
-    effects.append(Admit(person, enterprise, state.time_ms + state.charter.probation_ms))
-    return effects
+    (Someone readmitted keeps the dividends of their earlier membership: see model.Member.)"""
+    return [Admit(person, enterprise, state.time_ms + state.charter.probation_ms)]
 
 
 def attest(state: CommuneState, entry: Entry, body: Attest) -> list[Effect]:

@@ -78,13 +78,16 @@ class Member(Row):
     record_end: int = -1
     #: Accrued dividends already moved into their own account.
     dividends_taken: int = 0
+    #: Dividends accrued in earlier memberships (a member who left and was admitted again).
+    earlier_dividends: int = 0
 
     def accrued(self, index: int) -> int:
-        """Dividends accrued by the per-share `index` (rule 18): from their record date to leaving."""
+        """Dividends accrued by the per-share `index` (rule 18): in earlier memberships, and in
+        this one from its record date to leaving."""
         if self.record_index < 0:
-            return 0
+            return self.earlier_dividends
         end = index if self.record_end < 0 else min(index, self.record_end)
-        return max(0, end - self.record_index)
+        return self.earlier_dividends + max(0, end - self.record_index)
 
     def untaken(self, index: int) -> int:
         return self.accrued(index) - self.dividends_taken
@@ -458,9 +461,13 @@ def _attestation(state: CommuneState, e: RecordAttestation) -> None:
 
 
 def _admit(state: CommuneState, e: Admit) -> None:
-    # Readmitted: the rules paid out the old stake's dividends (membership.admission), so the
-    # new membership starts with a new stake.
-    state.set("members", e.person, Member(e.enterprise, state.height, state.next_tick(), e.probation_until_ms))
+    member = Member(e.enterprise, state.height, state.next_tick(), e.probation_until_ms)
+    old = state.tables["members"].get(e.person)
+    if old is not None:  # readmitted: a new stake on the record, what accrued before kept
+        member = msgspec.structs.replace(
+            member, earlier_dividends=old.accrued(state.dividend_index), dividends_taken=old.dividends_taken
+        )
+    state.set("members", e.person, member)
     if e.probation_until_ms <= state.time_ms:
         _on_record(state, PutOnRecord(e.person))
     else:

@@ -2,8 +2,10 @@
 lease; members-only re-letting rounds; liquidation.
 
 A rented asset whose renter misses more periods than the charter's grace is returned, and
-the missed rent stays a debt of the renter (`arrears`); so is one whose renter gave notice
-(after the period's rent) or whose lease ran out. A returned asset opens a re-letting round
+the missed periods' rent stays a debt of the renter (`arrears`); so is one whose renter gave
+notice (after the period's rent) or whose lease ran out. Rent held in the asset's account that
+no settlement consumed (paid ahead, or short of a period's rent) goes back to the renter when
+the rental ends; the treasurer nets it against arrears if there are any. A returned asset opens a re-letting round
 at once: members bid a rent and a lease for an
 enterprise they sign for; the bid with the highest present value wins (`reletting.choose`,
 discounted at the series' coupon, or at the charter's reference rate once redeemed), and a
@@ -87,6 +89,17 @@ def ends_of_rentals(state: CommuneState, settled: list[Effect]) -> list[Effect]:
             effects.append(ReturnAsset(s.asset, "lease_end", 0))
         else:
             continue
+        held = state.claim(accounts.asset_account(s.asset)) - asset.reserve
+        if held > 0:  # rent paid and not consumed goes back: the next renter's periods are theirs
+            effects.append(
+                Post(
+                    (
+                        Posting(accounts.asset_account(s.asset), held),
+                        Posting(accounts.enterprise_account(asset.renter), -held),
+                    ),
+                    "rent held, returned at the end of the rental",
+                )
+            )
         effects.append(OpenReletting(s.asset, _round_deadline(state), 1))
     return effects
 
