@@ -53,8 +53,10 @@ RULES: dict[type, Rule] = {
     bodies.ConfirmSale: lambda s, e, h: tenancy.confirm_sale(s, e, e.body),
 }
 
-#: What a closed (dissolved or merged) commune still takes in: money going back to people.
+#: What a closed (dissolved or merged) commune still takes in: money going back to people, and
+#: the rent of assets still rented (their periods are still settled and their holders paid).
 _AFTER_CLOSING = (
+    bodies.PayRent,  # periods are still settled: a renter must be able to pay what falls due
     bodies.Withdraw,
     bodies.ConfirmPayment,
     bodies.ConfirmDeposit,
