@@ -256,6 +256,14 @@ TABLES: dict[str, type] = {
 
 _MISSING = object()
 
+#: Tables also read by group, indexed in memory: the holders of an asset's bonds, the bids on an
+#: offer, the re-letting bids on an asset (settling and clearing read them asset by asset).
+GROUPED: dict[str, Any] = {
+    "holdings": lambda key, value: key[0],
+    "bids": lambda key, value: value.offer,
+    "relet_bids": lambda key, value: value.asset,
+}
+
 #: The key under which `credits` keeps the dividend index's history (cumulative dividend per
 #: member on record, by height): never a participant's key, which is 32 bytes.
 DIVIDEND_SHARE = b"dividend/share"
@@ -268,6 +276,7 @@ class CommuneState:
         self.tables: dict[str, dict[Any, Any]] = {name: {} for name in TABLES}
         self._journal: list[tuple[str, Any, Any]] = []
         self._credit_heights: dict[bytes, list[int]] = {}
+        self._groups: dict[str, dict[Any, set[Any]]] = {table: {} for table in GROUPED}
 
     # -- meta ------------------------------------------------------------------------------
 
@@ -308,21 +317,39 @@ class CommuneState:
 
     # -- the journal -----------------------------------------------------------------------
 
-    def set(self, table: str, key: Any, value: Any) -> None:
-        rows = self.tables[table]
-        self._journal.append((table, key, rows.get(key, _MISSING)))
-        rows[key] = value
+    def _index(self, table: str, key: Any, value: Any) -> None:
+        """Keep the in-memory indexes (credit heights, groups) in step with a row added."""
         if table == "credits":
             heights = self._credit_heights.setdefault(key[0], [])
-            if not heights or heights[-1] != key[1]:
-                bisect.insort(heights, key[1])
+            i = bisect.bisect_left(heights, key[1])
+            if i == len(heights) or heights[i] != key[1]:
+                heights.insert(i, key[1])
+        group_of = GROUPED.get(table)
+        if group_of is not None:
+            self._groups[table].setdefault(group_of(key, value), set()).add(key)
+
+    def _unindex(self, table: str, key: Any, value: Any) -> None:
+        if table == "credits":
+            self._credit_heights[key[0]].remove(key[1])
+        group_of = GROUPED.get(table)
+        if group_of is not None:
+            self._groups[table][group_of(key, value)].discard(key)
+
+    def set(self, table: str, key: Any, value: Any) -> None:
+        rows = self.tables[table]
+        old = rows.get(key, _MISSING)
+        self._journal.append((table, key, old))
+        if old is not _MISSING:
+            self._unindex(table, key, old)
+        rows[key] = value
+        self._index(table, key, value)
 
     def delete(self, table: str, key: Any) -> None:
         rows = self.tables[table]
         if key in rows:
-            self._journal.append((table, key, rows.pop(key)))
-            if table == "credits":
-                self._credit_heights[key[0]].remove(key[1])
+            old = rows.pop(key)
+            self._journal.append((table, key, old))
+            self._unindex(table, key, old)
 
     def commit_pending(self) -> set[tuple[str, Any]]:
         """The (table, key) pairs changed since the last commit (to write them out)."""
@@ -337,25 +364,23 @@ class CommuneState:
         while self._journal:
             table, key, old = self._journal.pop()
             rows = self.tables[table]
-            if old is _MISSING:
-                rows.pop(key, None)
-                if table == "credits":
-                    self._credit_heights[key[0]].remove(key[1])
-            else:
-                if table == "credits" and key not in rows:
-                    bisect.insort(self._credit_heights.setdefault(key[0], []), key[1])
+            current = rows.pop(key, _MISSING)
+            if current is not _MISSING:
+                self._unindex(table, key, current)
+            if old is not _MISSING:
                 rows[key] = old
+                self._index(table, key, old)
+
+    def grouped(self, table: str, group: Any) -> list[Any]:
+        """The keys of `table`'s rows in `group` (see GROUPED), in key order."""
+        return sorted(self._groups[table].get(group, ()))
 
     def load(self, table: str, rows: Iterable[tuple[Any, Any]]) -> None:
         """Fill a table from stored rows (a restart), outside the journal."""
         target = self.tables[table]
         for key, value in rows:
             target[key] = value
-            if table == "credits":
-                self._credit_heights.setdefault(key[0], []).append(key[1])
-        if table == "credits":
-            for heights in self._credit_heights.values():
-                heights.sort()
+            self._index(table, key, value)
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -722,7 +747,7 @@ def _notice(state: CommuneState, e: NoticeGiven) -> None:
 
 def _liquidated(state: CommuneState, e: FinishLiquidation) -> None:
     _asset_step(state, e.asset, lifecycle.Transition.FINISH_LIQUIDATION, outstanding=0, periods_left=0, reserve=0)
-    for key in [k for k in state.tables["holdings"] if k[0] == e.asset]:
+    for key in state.grouped("holdings", e.asset):
         state.delete("holdings", key)
 
 

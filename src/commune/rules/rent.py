@@ -89,7 +89,8 @@ def _pay(source: str, amount: int, to: str, memo: str) -> Post:
 
 
 def _to_holders(state: CommuneState, aid: bytes, source: str, amount: int, memo: str) -> Post:
-    holdings = sorted((holder, n) for (asset, holder), n in state.tables["holdings"].items() if asset == aid)
+    rows = state.tables["holdings"]
+    holdings = [(key[1], rows[key]) for key in state.grouped("holdings", aid)]
     shares = split_to_holders(amount, [n for _, n in holdings])
     lines = [Posting(accounts.participant_account(h), -s) for (h, _), s in zip(holdings, shares, strict=True) if s]
     return Post((Posting(source, amount), *lines), memo)

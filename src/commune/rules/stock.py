@@ -153,12 +153,11 @@ def due(state: CommuneState, time_ms: int) -> list[bytes]:
 def clear(state: CommuneState, offer_id: bytes) -> list[Effect]:
     """Close the auction of `offer_id` from the open bids taken in before this block's time."""
     asset = state.tables["assets"][offer_id]
+    rows = state.tables["bids"]
     open_bids = sorted(
-        (
-            (b.received, bid_id, b)
-            for bid_id, b in state.tables["bids"].items()
-            if b.offer == offer_id and b.status == "open"
-        )
+        (rows[bid_id].received, bid_id, rows[bid_id])
+        for bid_id in state.grouped("bids", offer_id)
+        if rows[bid_id].status == "open"
     )
     bids = [
         auction.Bid(bid_id, b.bidder, b.quantity, Fraction(b.rate_num, b.rate_den), order)

@@ -124,10 +124,11 @@ def due(state: CommuneState, time_ms: int) -> list[bytes]:
 def close_round(state: CommuneState, aid: bytes) -> list[Effect]:
     """Decide the asset's re-letting round from the bids taken in for it."""
     asset = state.tables["assets"][aid]
+    rows = state.tables["relet_bids"]
     placed = sorted(
-        (b.received, bid_id, b)
-        for bid_id, b in state.tables["relet_bids"].items()
-        if b.asset == aid and b.round == asset.relet_round
+        (rows[bid_id].received, bid_id, rows[bid_id])
+        for bid_id in state.grouped("relet_bids", aid)
+        if rows[bid_id].round == asset.relet_round
     )
     if asset.outstanding:
         rate, floor = periodic_coupon(state, asset), asset.payment + asset.costs
@@ -161,7 +162,8 @@ def confirm_sale(state: CommuneState, entry: Entry, body: ConfirmSale) -> list[E
     if body.proceeds:
         effects.append(Post((Posting(accounts.BANK, body.proceeds), Posting(acct, -body.proceeds)), "sale proceeds"))
     available = state.claim(acct) + body.proceeds
-    holdings = sorted((h, n) for (a, h), n in state.tables["holdings"].items() if a == body.asset)
+    rows = state.tables["holdings"]
+    holdings = [(key[1], rows[key]) for key in state.grouped("holdings", body.asset)]
     interest = interest_to_minor(asset.outstanding, periodic_coupon(state, asset)) if asset.outstanding else 0
     fall = liquidate(available, body.sale_costs, [n for _, n in holdings], asset.outstanding, interest)
     if fall.sale_costs_paid:
