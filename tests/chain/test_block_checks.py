@@ -69,7 +69,7 @@ def pending(world: World) -> tuple[Block, Header]:
 
 
 def test_the_good_block_applies(world: World, pending: tuple[Block, Header]) -> None:
-    block, header = pending
+    block, _ = pending
     world.nodes["peer"].state.apply_block(block.to_bytes(), world.nodes["peer"].entries)
     assert world.nodes["peer"].state.digest() == world.nodes["ana"].state.digest()
 
@@ -94,7 +94,7 @@ def test_a_block_signed_by_someone_who_is_not_a_steward(world: World, pending: t
 
 
 def test_a_block_with_a_bad_signature(world: World, pending: tuple[Block, Header]) -> None:
-    block, header = pending
+    block, _ = pending
     sig = block.signatures[0]
     broken = Block(block.header, (StewardSignature(sig.steward, bytes(64)),))
     _refused_on_peer(world, broken, "bad_block_signature")

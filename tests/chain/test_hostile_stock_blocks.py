@@ -44,7 +44,7 @@ def world(tmp_path: Path) -> Iterator[World]:
     w.close()
 
 
-def step(w: World, person: str, body, refs: tuple[bytes, ...] = ()):  # noqa: ANN001, ANN201
+def step(w: World, person: str, body, refs: tuple[bytes, ...] = ()):
     w.clock.advance(1000)
     return w.act(person, body, refs)
 

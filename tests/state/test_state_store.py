@@ -13,9 +13,9 @@ from commune.chain.genesis import make_genesis
 from commune.log.bodies import ConfirmDeposit, Deposit, Note, Transfer
 from commune.rules.charter import Charter
 from commune.rules.invariants import violations
+from commune.sim.world import World
 from commune.state.digest import state_digest
 from commune.state.store import StateError, StateStore
-from commune.sim.world import World
 
 
 def _busy_world(directory: Path | None) -> World:
