@@ -196,16 +196,15 @@ def pending_proofs(state: CommuneState, source: EntrySource) -> list[ProofRef]:
     """Proofs held that freeze a feed from earlier than the chain has it frozen."""
     frozen = state.tables["frozen"]
     found: list[ProofRef] = []
+    positions: set[tuple[bytes, int]] = set()
     for kind, proofs in (("fork", source.fork_proofs()), ("bad_link", source.bad_link_proofs())):
         for proof in proofs:
-            author, seq = proof.check(state.commune)
-            if frozen.get(author, seq + 1) > seq and all(_pos(p, state.commune) != (author, seq) for p in found):
+            position = proof.check(state.commune)
+            author, seq = position
+            if frozen.get(author, seq + 1) > seq and position not in positions:
+                positions.add(position)
                 found.append(ProofRef(kind, proof.to_bytes()))
     return found
-
-
-def _pos(proof: ProofRef, commune: bytes) -> tuple[bytes, int]:
-    return proof_position(proof, commune)
 
 
 def pending_entries(

@@ -22,6 +22,8 @@ DAY_MS = 86_400_000
 #: A month for probation and deadlines: 30.4375 days (a 365.25-day year / 12).
 MONTH_MS = 2_629_800_000
 
+MONTHS_PER_YEAR = 12
+
 SURPLUS_POLICIES = ("reserve_then_prepay", "dividend")
 
 #: A ratio as a charter change writes it: ASCII digits, optionally "/" and more digits.
@@ -95,6 +97,15 @@ class Charter(msgspec.Struct, array_like=True, frozen=True, forbid_unknown_field
     @property
     def probation_ms(self) -> int:
         return self.probation_days * DAY_MS
+
+    def per_period(self, annual: Fraction) -> Fraction:
+        """A yearly rate as a rate per period: × months per period / 12 (bids and coupons are
+        yearly, the schedules run by period)."""
+        return Fraction(annual) * self.period_months / MONTHS_PER_YEAR
+
+    def per_year(self, periodic: Fraction) -> Fraction:
+        """A rate per period as a yearly rate (the inverse of `per_period`)."""
+        return Fraction(periodic) * MONTHS_PER_YEAR / self.period_months
 
     def with_change(self, parameter: str, value: str) -> Charter:
         """The charter with `parameter` set to `value` (as written in a proposal)."""

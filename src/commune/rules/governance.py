@@ -46,7 +46,7 @@ from commune.rules.effects import (
     SetStewards,
 )
 from commune.rules.membership import admission
-from commune.rules.model import CommuneState, Proposal
+from commune.rules.model import CommuneState, Proposal, due_by_deadline
 from commune.rules.refusal import RuleReason, RuleRefused
 
 _motion_decoder = msgspec.msgpack.Decoder(Motion)
@@ -231,14 +231,7 @@ def enterprise_id(proposal: Proposal) -> bytes:
 
 def due(state: CommuneState, time_ms: int) -> list[bytes]:
     """Proposals still open whose deadline is before `time_ms`, in (deadline, id) order."""
-    return [
-        pid
-        for _, pid in sorted(
-            (p.deadline_ms, pid)
-            for pid, p in state.tables["proposals"].items()
-            if p.status == "open" and p.deadline_ms < time_ms
-        )
-    ]
+    return due_by_deadline(state.tables["proposals"], time_ms, lambda p: p.deadline_ms if p.status == "open" else None)
 
 
 def close_at_deadline(state: CommuneState, proposal_id: bytes) -> list[Effect]:

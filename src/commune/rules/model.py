@@ -10,7 +10,7 @@ one canonical encoding, and its digest is the same on every node.
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import msgspec
@@ -267,6 +267,17 @@ GROUPED: dict[str, Any] = {
 #: The key under which `credits` keeps the dividend index's history (cumulative dividend per
 #: member on record, by height): never a participant's key, which is 32 bytes.
 DIVIDEND_SHARE = b"dividend/share"
+
+
+def due_by_deadline(rows: dict[bytes, Any], time_ms: int, deadline_of: Callable[[Any], int | None]) -> list[bytes]:
+    """The keys of `rows` whose deadline (None: not open) is before `time_ms`, by (deadline, key):
+    the order in which a block closes proposals, auctions and re-letting rounds."""
+    found = []
+    for key, row in rows.items():
+        deadline = deadline_of(row)
+        if deadline is not None and deadline < time_ms:
+            found.append((deadline, key))
+    return [key for _, key in sorted(found)]
 
 
 class CommuneState:

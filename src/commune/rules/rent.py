@@ -30,7 +30,6 @@ from commune.rules.membership import require_signer
 from commune.rules.model import Asset, CommuneState
 from commune.rules.refusal import RuleReason, RuleRefused
 
-MONTHS_PER_YEAR = 12
 #: States in which rent is due.
 RENTED_STATES = (State.RENTED.value, State.REDEEMED.value)
 
@@ -46,7 +45,7 @@ def period_of(state: CommuneState, time_ms: int) -> int:
 
 def periodic_coupon(state: CommuneState, asset: Asset) -> Fraction:
     """The series' coupon per period: the annual clearing rate × months per period / 12."""
-    return Fraction(asset.coupon_num, asset.coupon_den) * state.charter.period_months / MONTHS_PER_YEAR
+    return state.charter.per_period(Fraction(asset.coupon_num, asset.coupon_den))
 
 
 def pay_rent(state: CommuneState, entry: Entry, body: PayRent) -> list[Effect]:

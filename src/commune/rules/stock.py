@@ -18,7 +18,7 @@ from commune.log.bodies import Bid, Offer, WithdrawBid
 from commune.log.entry import Entry
 from commune.rules import accounts, auction, lifecycle
 from commune.rules.amortization import level_payment, payment_to_minor
-from commune.rules.charter import DAY_MS, Charter
+from commune.rules.charter import DAY_MS
 from commune.rules.effects import (
     CancelBid,
     ClearAuction,
@@ -32,22 +32,15 @@ from commune.rules.effects import (
 )
 from commune.rules.ledger import spend
 from commune.rules.membership import require_signer
-from commune.rules.model import Asset, CommuneState
+from commune.rules.model import Asset, CommuneState, due_by_deadline
 from commune.rules.refusal import RuleReason, RuleRefused
 from commune.rules.rent import period_of
 from commune.rules.reserve_rate import OfferCannotFund, OfferError, reserve_rate
 
-#: Months in a year, to turn a rate per period into the annual rate bids are made in.
-MONTHS_PER_YEAR = 12
-
-
-def periods_per_year(charter: Charter) -> Fraction:
-    return Fraction(MONTHS_PER_YEAR, charter.period_months)
-
 
 def annual_reserve(state: CommuneState, asset: Asset) -> Fraction:
     """An offer's r_max as an annual rate (bids are annual rates)."""
-    return Fraction(asset.reserve_num, asset.reserve_den) * periods_per_year(state.charter)
+    return state.charter.per_year(Fraction(asset.reserve_num, asset.reserve_den))
 
 
 def offer(state: CommuneState, entry: Entry, body: Offer) -> list[Effect]:
@@ -140,14 +133,9 @@ def withdraw_bid(state: CommuneState, entry: Entry, body: WithdrawBid) -> list[E
 
 def due(state: CommuneState, time_ms: int) -> list[bytes]:
     """Offers whose auction is open and whose deadline is before `time_ms`, by (deadline, id)."""
-    return [
-        oid
-        for _, oid in sorted(
-            (a.deadline_ms, oid)
-            for oid, a in state.tables["assets"].items()
-            if a.state == lifecycle.State.AUCTION_OPEN and a.deadline_ms < time_ms
-        )
-    ]
+    return due_by_deadline(
+        state.tables["assets"], time_ms, lambda a: a.deadline_ms if a.state == lifecycle.State.AUCTION_OPEN else None
+    )
 
 
 def clear(state: CommuneState, offer_id: bytes) -> list[Effect]:
@@ -170,7 +158,7 @@ def clear(state: CommuneState, offer_id: bytes) -> list[Effect]:
         effects.append(ClearAuction(offer_id, "failed", 0, 1, tuple(Fill(b.id, 0) for b in bids)))
     else:
         assert result.rate is not None
-        per_period = result.rate * state.charter.period_months / MONTHS_PER_YEAR
+        per_period = state.charter.per_period(result.rate)
         payment = payment_to_minor(level_payment(asset.price, per_period, asset.term_periods))
         effects.append(
             ClearAuction(

@@ -41,9 +41,9 @@ from commune.rules.effects import (
 )
 from commune.rules.lifecycle import State
 from commune.rules.membership import require_signer
-from commune.rules.model import Asset, CommuneState
+from commune.rules.model import Asset, CommuneState, due_by_deadline
 from commune.rules.refusal import RuleReason, RuleRefused
-from commune.rules.rent import MONTHS_PER_YEAR, RENTED_STATES, period_ms, period_of, periodic_coupon
+from commune.rules.rent import RENTED_STATES, period_ms, period_of, periodic_coupon
 from commune.rules.waterfall import liquidate
 
 
@@ -111,14 +111,9 @@ def _round_deadline(state: CommuneState) -> int:
 
 def due(state: CommuneState, time_ms: int) -> list[bytes]:
     """Assets whose re-letting round closes before `time_ms`, by (deadline, id)."""
-    return [
-        aid
-        for _, aid in sorted(
-            (a.relet_deadline_ms, aid)
-            for aid, a in state.tables["assets"].items()
-            if a.state == State.RELETTING.value and a.relet_deadline_ms < time_ms
-        )
-    ]
+    return due_by_deadline(
+        state.tables["assets"], time_ms, lambda a: a.relet_deadline_ms if a.state == State.RELETTING.value else None
+    )
 
 
 def close_round(state: CommuneState, aid: bytes) -> list[Effect]:
@@ -133,9 +128,7 @@ def close_round(state: CommuneState, aid: bytes) -> list[Effect]:
     if asset.outstanding:
         rate, floor = periodic_coupon(state, asset), asset.payment + asset.costs
     else:
-        charter = state.charter
-        rate = charter.reference_rate.value * charter.period_months / MONTHS_PER_YEAR
-        floor = asset.costs
+        rate, floor = state.charter.per_period(state.charter.reference_rate.value), asset.costs
     result = reletting.choose(
         [reletting.ReletBid(bid_id, b.bidder, b.rent, b.lease_periods, order) for order, bid_id, b in placed],
         floor,

@@ -148,11 +148,10 @@ class World:
                     try:
                         stored = len(dst.entries.ingest(raws).stored)
                     except Refused as refused:
-                        if refused.reason != Reason.MISSING_REF or not refused.index:
-                            if refused.reason == Reason.MISSING_REF:
-                                break
+                        if refused.reason != Reason.MISSING_REF:
                             raise
-                        stored = len(dst.entries.ingest(raws[: refused.index]).stored)
+                        # Store what comes before the entry that waits; the rest next round.
+                        stored = len(dst.entries.ingest(raws[: refused.index]).stored) if refused.index else 0
                         moved += stored
                         progress = progress or stored > 0
                         break
