@@ -1,0 +1,1 @@
+"""The network: transports, the sync protocol, discovery, invitations, access control."""

@@ -1,0 +1,1 @@
+"""One participant's node: its data directory, store, state, network and duties."""
