@@ -5,33 +5,17 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from rich.console import Console
 
 from commune import __version__
+from commune.cli import node_commands  # noqa: F401  (registers the node's commands)
+from commune.cli.common import EXIT_USER_ERROR, app, console, fail
 from commune.core.errors import CommuneError
 from commune.core.keyfile import create_key_file, load_key_file
 
-app = typer.Typer(
-    help="commune: the software of a venture commune, run end to end by its members.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
 key_app = typer.Typer(help="Your secret key: the one thing that makes you you in the commune.", no_args_is_help=True)
 app.add_typer(key_app, name="key")
 
-console = Console()
-err_console = Console(stderr=True)
-
-#: Exit code for an error a person caused and can fix (bad input, a missing file).
-EXIT_USER_ERROR = 2
-
 KEY_FILE = "secret.key"
-
-
-def fail(exc: CommuneError) -> typer.Exit:
-    err_console.print(f"[bold red]error:[/] {exc.message}")
-    return typer.Exit(EXIT_USER_ERROR)
 
 
 def version_callback(value: bool) -> None:
@@ -82,3 +66,5 @@ def demo(
         run_demo(console, keep)
     except CommuneError as exc:
         raise fail(exc) from None
+
+__all__ = ["EXIT_USER_ERROR", "KEY_FILE", "app"]

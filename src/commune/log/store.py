@@ -38,6 +38,7 @@ at new positions while the rest of the batch is still being decoded).
 
 from __future__ import annotations
 
+import heapq
 import os
 import sqlite3
 from collections import deque
@@ -324,6 +325,38 @@ class EntryStore:
             if len(out) >= limit:
                 break
         return out[:limit]
+
+    def chunks_since(self, have: dict[bytes, int], page: int = 64) -> Iterator[tuple[int, bytes]]:
+        """What a holder of `have` (author -> last seq) lacks, as (entry count, packed chunk) in
+        the order this store stored it: each entry comes after every entry it refers to (they
+        were held when it was stored), so a receiver can take them in as they come. A chunk
+        the holder has part of is cut to the part it lacks."""
+
+        def runs(fid: int, after: int) -> Iterator[tuple[int, int, bytes]]:
+            start = self._db.execute(
+                "SELECT coalesce(max(first_seq), 1) FROM chunks WHERE fid = ? AND first_seq <= ?", (fid, after + 1)
+            ).fetchone()[0]
+            while True:
+                rows = self._db.execute(
+                    "SELECT n, first_seq, count, raws FROM chunks WHERE fid = ? AND first_seq >= ?"
+                    " ORDER BY first_seq LIMIT ?",
+                    (fid, start, page),
+                ).fetchall()
+                for n, first, count, raws in rows:
+                    if first + count - 1 <= after:
+                        continue
+                    if first > after:
+                        yield n, count, raws
+                    else:
+                        tail = _unpack(raws)[after - first + 1 :]
+                        yield n, len(tail), _pack(tail)
+                if len(rows) < page:
+                    return
+                start = rows[-1][1] + 1
+
+        feeds = [runs(h.fid, have.get(a, 0)) for a, h in self._heads.items() if h.seq > have.get(a, 0)]
+        for _n, count, raws in heapq.merge(*feeds):
+            yield count, raws
 
     def feed(self, author: bytes) -> Iterator[Entry]:
         """Every held entry of `author`'s feed, in order."""

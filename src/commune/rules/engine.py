@@ -138,6 +138,17 @@ def close_due(state: CommuneState, time_ms: int) -> list[Effect]:
     return effects
 
 
+def anything_due(state: CommuneState, time_ms: int) -> bool:
+    """Whether a block at `time_ms` would close a deadline or settle a period (a steward's node
+    builds a block then even with no entries to take in)."""
+    return bool(
+        governance.due(state, time_ms)
+        or stock.due(state, time_ms)
+        or tenancy.due(state, time_ms)
+        or rent.due(state, time_ms)
+    )
+
+
 def begin_block(state: CommuneState, height: int, time_ms: int) -> None:
     state.set("meta", "height", height)
     state.set("meta", "time_ms", time_ms)

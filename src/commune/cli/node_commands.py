@@ -1,0 +1,630 @@
+"""The node's commands: found, invite, join, serve, sync, status, members, and the first acts
+(attest, accept, deposit, transfer, propose, vote, and the steward's confirm-deposit).
+
+A command that acts signs one entry in the person's feed. The rules are run on it first
+(`Node.dry_run`), so a mistake is refused with its reason before anything is written. If a
+node serves the data directory, the entry goes through it (node.sock) and is pushed to its
+peers at once; otherwise it is stored and goes out at the next sync.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from pathlib import Path
+
+import typer
+from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+from commune.cli.common import DirOption, JsonOption, app, clock, console, plain_errors
+from commune.core.encoding import encode
+from commune.core.errors import CommuneError
+from commune.core.money import format_amount, parse_money
+from commune.log.bodies import (
+    KIND_OF,
+    Accept,
+    Attest,
+    Body,
+    ConfirmDeposit,
+    Deposit,
+    ElectStewardMotion,
+    Profile,
+    Propose,
+    RegisterEnterpriseMotion,
+    RegisterInvestor,
+    Transfer,
+    Vote,
+)
+from commune.net.hub import Limits
+from commune.node import control
+from commune.node.node import Node, NodeError, parse_peer
+from commune.node.serve import serve as serve_node
+from commune.rules.charter import DAY_MS
+
+enterprise_app = typer.Typer(help="Member enterprises: attest who works there.", no_args_is_help=True)
+steward_app = typer.Typer(help="A steward's duties that need a person: confirming the bank.", no_args_is_help=True)
+propose_app = typer.Typer(help="Put a motion to the members' vote.", no_args_is_help=True)
+app.add_typer(enterprise_app, name="enterprise")
+app.add_typer(steward_app, name="steward")
+app.add_typer(propose_app, name="propose")
+
+
+def _open(root: Path) -> Node:
+    return Node(root, clock())
+
+
+def _person(node: Node, text: str) -> bytes:
+    """A participant by public key (hex) or by the name in their profile."""
+    text = text.strip()
+    if len(text) == 64:
+        try:
+            return bytes.fromhex(text)
+        except ValueError:
+            pass
+    names = node.state.state.tables["names"]
+    found = [k for k, name in names.items() if name.casefold() == text.casefold()]
+    if len(found) == 1:
+        return found[0]
+    if len(found) > 1:
+        raise NodeError(
+            f"{len(found)} people are called {text!r}; give the public key instead", reason="ambiguous_name"
+        )
+    raise NodeError(
+        f"no one called {text!r} is known here; give their public key (64 hex digits, `commune status` shows one's own)"
+        " or sync first",
+        reason="unknown_person",
+    )
+
+
+def _enterprise(node: Node, text: str) -> bytes:
+    enterprises = node.state.state.tables["enterprises"]
+    found = [eid for eid, e in enterprises.items() if e.name.casefold() == text.strip().casefold() or eid.hex() == text]
+    if len(found) == 1:
+        return found[0]
+    names = ", ".join(sorted(e.name for e in enterprises.values())) or "none yet"
+    raise NodeError(f"no enterprise {text!r}; the registered ones are: {names}", reason="unknown_enterprise")
+
+
+def _act(node: Node, body: Body, refs: tuple[bytes, ...] = ()) -> dict:
+    """Check `body` against the rules, then sign it in (through the serving node if there is one)."""
+    node.dry_run(body, refs)
+    answer = control.request(
+        node.root,
+        {"op": "append", "kind": KIND_OF[type(body)], "body": encode(body).hex(), "refs": [r.hex() for r in refs]},
+    )
+    if answer is None:
+        entry = node.append(body, refs)
+        return {"seq": entry.seq, "id": entry.id.hex(), "through": "store"}
+    return {"seq": answer["seq"], "id": answer["id"], "through": "node"}
+
+
+def _own_profile_name(node: Node) -> str | None:
+    """The name in the latest profile of this node's own feed (written when joining)."""
+    name = None
+    for entry in node.entries.feed(node.key.public):
+        if isinstance(entry.body, Profile):
+            name = entry.body.name
+    return name
+
+
+def _act_after_admission(node: Node, body: Body) -> None:
+    """Sign `body` in without the dry run: it takes effect after an entry not yet on the chain."""
+    answer = control.request(node.root, {"op": "append", "kind": KIND_OF[type(body)], "body": encode(body).hex()})
+    if answer is None:
+        node.append(body)
+
+
+def _done(result: dict, what: str, as_json: bool) -> None:
+    if as_json:
+        console.print_json(json.dumps(result))
+        return
+    tail = "" if result["through"] == "node" else " (no node serves this directory: it goes out at the next sync)"
+    console.print(f"{what}: entry #{result['seq']} {result['id'][:16]}{tail}", highlight=False)
+
+
+# -- founding, joining, inviting --------------------------------------------------------------------
+
+
+@app.command()
+def found(
+    name: str = typer.Option(..., "--name", help="The commune's name."),
+    currency: str = typer.Option("EUR", "--currency", help="The currency its accounts are kept in (ISO 4217)."),
+    founder: str = typer.Option(..., "--as", help="Your name, as the other members will see it."),
+    enterprise: list[str] = typer.Option([], "--enterprise", help="A founding enterprise you sign for (repeatable)."),
+    data_dir: Path = DirOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Found a new commune, with you as its first member and its steward."""
+    with plain_errors():
+        node = Node.found(
+            data_dir, name=name, currency=currency.upper(), founder=founder, enterprises=enterprise, clock=clock()
+        )
+        result = {"commune": node.commune.hex(), "key": node.key.public.hex(), "dir": str(data_dir)}
+        node.close()
+    if as_json:
+        console.print_json(json.dumps(result))
+        return
+    console.print(f"founded {name!r}: commune {result['commune'][:16]}…, you are its first member and steward")
+    console.print(
+        f"your key is in {data_dir / 'secret.key'}: back it up. Next: `commune serve`, then `commune invite`."
+    )
+
+
+@app.command()
+def invite(
+    address: list[str] = typer.Option(
+        [], "--address", help="host:port where your node can be reached (repeatable; default: where it serves)."
+    ),
+    valid_days: int = typer.Option(7, "--valid-days", min=1, max=365, help="Days the invitation stays valid."),
+    qr: bool = typer.Option(False, "--qr", help="Also draw it as a QR code."),
+    data_dir: Path = DirOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Invite someone: prints a token they give to `commune join`. It works once, for one person."""
+    with plain_errors():
+        node = _open(data_dir)
+        try:
+            addresses = list(address) or _serving_addresses(node)
+            if not addresses:
+                raise NodeError(
+                    "say where your node can be reached: --address host:port (or run `commune serve` first)",
+                    reason="no_address",
+                )
+            invitation = node.invite(addresses, valid_days * DAY_MS)
+        finally:
+            node.close()
+    token = invitation.to_text()
+    if as_json:
+        console.print_json(json.dumps({"token": token, "expires_ms": invitation.expires_ms}))
+        return
+    console.print(token, highlight=False, soft_wrap=True)
+    if qr:
+        console.print(invitation.qr_text(), highlight=False)
+
+
+def _serving_addresses(node: Node) -> list[str]:
+    path = node.root / "serving.json"
+    try:
+        return list(json.loads(path.read_text())["addresses"])
+    except (OSError, ValueError, KeyError):
+        return []
+
+
+@app.command()
+def join(
+    token: str = typer.Argument(..., help="The invitation token you were given."),
+    name: str = typer.Option(..., "--name", help="Your name, as the other members will see it."),
+    investor: bool = typer.Option(False, "--investor", help="Join as an outside investor (bonds, no vote)."),
+    data_dir: Path = DirOption,
+) -> None:
+    """Join a commune with an invitation: fetch its record from the inviter and introduce yourself."""
+    with plain_errors():
+        node = asyncio.run(Node.join(data_dir, token, clock()))
+        try:
+            node.append(RegisterInvestor(name) if investor else Profile(name))
+            key, address = next((k, a) for k, addrs in node.known_peers().items() for a in sorted(addrs))
+            asyncio.run(node.sync(key, address))
+            console.print(f"joined {node.state.genesis.charter.name!r} at height {node.state.height} as {name}")
+            console.print(f"your public key: {node.key.public.hex()}")
+            if not investor:
+                console.print(
+                    "next: a signer of your enterprise runs `commune enterprise attest` for you; then `commune accept`"
+                )
+        finally:
+            node.close()
+
+
+# -- the node process --------------------------------------------------------------------------------
+
+
+@app.command()
+def serve(
+    listen: list[str] = typer.Option(["127.0.0.1:7722"], "--listen", help="host:port to listen on (repeatable)."),
+    peer: list[str] = typer.Option([], "--peer", help="A peer as KEY@host:port (repeatable; remembered)."),
+    discover: list[str] = typer.Option(
+        [], "--discover", help="Find peers on the LAN through this interface's IPv4 address (repeatable)."
+    ),
+    block_interval: float = typer.Option(1.0, "--block-interval", help="Seconds between a steward's blocks, at most."),
+    anti_entropy: float = typer.Option(10.0, "--anti-entropy", help="Seconds between frontier exchanges with peers."),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Log what the node does."),
+    data_dir: Path = DirOption,
+) -> None:
+    """Run your node until stopped (Ctrl-C): keep in sync with peers, and do a steward's duties."""
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(asctime)s %(name)s %(message)s")
+    with plain_errors():
+        peers = [parse_peer(p) for p in peer]
+        node = _open(data_dir)
+        try:
+            asyncio.run(
+                serve_node(
+                    node,
+                    listen=listen,
+                    peers=peers,
+                    discover_on=discover,
+                    limits=Limits(anti_entropy_s=anti_entropy),
+                    block_interval_s=block_interval,
+                )
+            )
+        finally:
+            node.close()
+
+
+@app.command()
+def sync(
+    peer: str = typer.Argument(..., help="The peer as KEY@host:port."),
+    data_dir: Path = DirOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Sync once with a peer: each side gets what it lacks. Shows progress on a terminal."""
+    with plain_errors():
+        key, address = parse_peer(peer)
+        started = time.perf_counter()
+        stats = control.request(data_dir, {"op": "sync", "peer": peer})
+        if stats is None:
+            node = _open(data_dir)
+            try:
+                node.add_peer(key, address)
+                stats = _sync_with_progress(node, key, address, show=not as_json)
+                stats["height"] = node.state.height
+                stats["digest"] = node.digest().hex()
+            finally:
+                node.close()
+        stats["seconds"] = round(time.perf_counter() - started, 3)
+    if as_json:
+        console.print_json(json.dumps(stats))
+        return
+    console.print(
+        f"synced with {address}: {stats['entries_in']} entries and {stats['blocks_in']} blocks in, "
+        f"{stats['entries_out']} entries and {stats['blocks_out']} blocks out, in {stats['seconds']} s",
+        highlight=False,
+    )
+
+
+def _sync_with_progress(node: Node, key: bytes, address: str, show: bool) -> dict:
+    if not (show and console.is_terminal):
+        return asyncio.run(node.sync(key, address))
+    with Progress(
+        TextColumn("entries"),
+        BarColumn(),
+        TextColumn("{task.completed:,}/{task.total:,}"),
+        TextColumn("{task.fields[rate]}"),
+        TimeRemainingColumn(),
+        console=console,
+        transient=True,
+    ) as bar:
+        task = bar.add_task("sync", total=None, rate="")
+        started = time.perf_counter()
+
+        def progress(done: int, expected: int) -> None:
+            rate = done / max(time.perf_counter() - started, 1e-6)
+            bar.update(task, completed=done, total=expected, rate=f"{rate:,.0f}/s")
+
+        return asyncio.run(node.sync(key, address, progress=progress))
+
+
+# -- reading -------------------------------------------------------------------------------------------
+
+
+@app.command()
+def status(data_dir: Path = DirOption, as_json: bool = JsonOption) -> None:
+    """What your node holds: the commune, the chain's height, the state digest, your balance, its peers."""
+    with plain_errors():
+        answer = control.request(data_dir, {"op": "status"}, timeout=30)
+        node = _open(data_dir)
+        try:
+            info = dict(answer) if answer is not None else node.status()
+            info.pop("ok", None)
+            key = node.key.public
+            state = node.state.state
+            info["balance_minor"] = state.tables["balances"].get(key, 0) if state.is_participant(key) else 0
+            currency = node.state.genesis.charter.currency
+        finally:
+            node.close()
+    if as_json:
+        console.print_json(json.dumps(info))
+        return
+    console.print(
+        f"commune {info['name']!r} {info['commune'][:16]}…  height {info['height']}  digest {info['digest'][:16]}"
+    )
+    role = (
+        "steward"
+        if info["steward"]
+        else "member"
+        if info["member"]
+        else "participant"
+        if info["participant"]
+        else "not yet a participant"
+    )
+    console.print(
+        f"you: {info['key']} ({role}), balance {format_amount(info['balance_minor'], currency)}", highlight=False
+    )
+    console.print(
+        f"entries held: {info['entries']:,} in {info['feeds']} feeds ({info['unverified']:,} awaiting their check)"
+    )
+    if info["serving"]:
+        console.print(f"serving on {', '.join(info['addresses'])}; linked to {len(info['linked'])} peer(s)")
+    else:
+        console.print("not serving (start it with `commune serve`)")
+
+
+@app.command()
+def members(data_dir: Path = DirOption, as_json: bool = JsonOption) -> None:
+    """The members and investors, with their enterprises and balances."""
+    with plain_errors():
+        node = _open(data_dir)
+        try:
+            state = node.state.state
+            names = state.tables["names"]
+            enterprises = state.tables["enterprises"]
+            rows = []
+            for key, m in sorted(state.tables["members"].items(), key=lambda kv: names.get(kv[0], "")):
+                ent = enterprises.get(m.enterprise)
+                rows.append(
+                    {
+                        "key": key.hex(),
+                        "name": names.get(key, ""),
+                        "kind": "member" if m.current else "former member",
+                        "enterprise": ent.name if ent else "",
+                        "balance_minor": state.tables["balances"].get(key, 0),
+                    }
+                )
+            for key in sorted(state.tables["investors"]):
+                rows.append(
+                    {
+                        "key": key.hex(),
+                        "name": names.get(key, ""),
+                        "kind": "investor",
+                        "enterprise": "",
+                        "balance_minor": state.tables["balances"].get(key, 0),
+                    }
+                )
+            currency = node.state.genesis.charter.currency
+        finally:
+            node.close()
+    if as_json:
+        console.print_json(json.dumps(rows))
+        return
+    for r in rows:
+        console.print(
+            f"{r['name'] or '?':<20} {r['kind']:<14} {r['enterprise']:<20} "
+            f"{format_amount(r['balance_minor'], currency):>14}  {r['key'][:16]}",
+            highlight=False,
+        )
+
+
+# -- acting -------------------------------------------------------------------------------------------
+
+
+@enterprise_app.command("attest")
+def enterprise_attest(
+    person: str = typer.Argument(..., help="The worker: their public key, or their name once their profile is here."),
+    enterprise: str = typer.Option(..., "--enterprise", help="The enterprise they work in (you must be its signer)."),
+    data_dir: Path = DirOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Attest that PERSON works in your enterprise: the first step of their admission."""
+    with plain_errors():
+        node = _open(data_dir)
+        try:
+            body = Attest(_enterprise(node, enterprise), _person(node, person))
+            _done(_act(node, body), "attested", as_json)
+        finally:
+            node.close()
+
+
+@app.command()
+def accept(data_dir: Path = DirOption, as_json: bool = JsonOption) -> None:
+    """Accept the attestation made for you and ask to be admitted (after `enterprise attest`)."""
+    with plain_errors():
+        node = _open(data_dir)
+        try:
+            mine = [aid for aid, a in node.state.state.tables["attestations"].items() if a.person == node.key.public]
+            if not mine:
+                raise NodeError(
+                    "no attestation for you is on the chain yet: ask a signer of your enterprise to run "
+                    "`commune enterprise attest` with your key, then sync and try again",
+                    reason="no_attestation",
+                )
+            _done(_act(node, Accept(mine[-1])), "accepted; you are admitted with the next block", as_json)
+            name = _own_profile_name(node)
+            if name and node.key.public not in node.state.state.tables["names"]:
+                _act_after_admission(node, Profile(name))
+        finally:
+            node.close()
+
+
+@app.command()
+def deposit(
+    amount: str = typer.Argument(..., help="How much you sent to the commune's bank, e.g. '1,250.00' or '1250 EUR'."),
+    reference: str = typer.Option("", "--reference", help="The bank transfer's reference, for the treasurer."),
+    data_dir: Path = DirOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Say you sent money to the commune's bank; a steward confirms it when it arrives."""
+    with plain_errors():
+        node = _open(data_dir)
+        try:
+            money = parse_money(amount, node.state.genesis.charter.currency)
+            _positive(money.minor)
+            _done(_act(node, Deposit(node.key.public, money.minor, reference)), "deposit noted", as_json)
+        finally:
+            node.close()
+
+
+@steward_app.command("confirm-deposit")
+def confirm_deposit(
+    deposit_id: str = typer.Argument(..., help="The deposit entry's id (hex; a unique prefix will do)."),
+    data_dir: Path = DirOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Confirm that a deposit arrived in the bank: it becomes the depositor's credit."""
+    with plain_errors():
+        node = _open(data_dir)
+        try:
+            pending = node.state.state.tables["pending"]
+            found = [
+                (pid, p)
+                for pid, p in pending.items()
+                if pid.hex().startswith(deposit_id.lower()) and p.kind == "deposit"
+            ]
+            if len(found) != 1:
+                raise NodeError(
+                    f"{'no' if not found else 'more than one'} deposit awaiting confirmation matches {deposit_id!r}; "
+                    "`commune status` on a synced node lists none yet? sync first",
+                    reason="unknown_deposit",
+                )
+            pid, p = found[0]
+            _done(_act(node, ConfirmDeposit(pid, p.amount)), "deposit confirmed", as_json)
+        finally:
+            node.close()
+
+
+@app.command()
+def transfer(
+    to: str = typer.Argument(..., help="Who gets it: a name or a public key."),
+    amount: str = typer.Argument(..., help="How much, e.g. '25.50'."),
+    memo: str = typer.Option("", "--memo", help="What it is for."),
+    data_dir: Path = DirOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Pay from your account to another participant."""
+    with plain_errors():
+        node = _open(data_dir)
+        try:
+            money = parse_money(amount, node.state.genesis.charter.currency)
+            _positive(money.minor)
+            _done(_act(node, Transfer(_person(node, to), money.minor, memo)), "transfer signed", as_json)
+        finally:
+            node.close()
+
+
+def _positive(minor: int) -> None:
+    if minor <= 0:
+        raise NodeError("the amount must be more than zero", reason="bad_amount")
+
+
+@propose_app.command("register-enterprise")
+def propose_register_enterprise(
+    name: str = typer.Argument(..., help="The enterprise's name."),
+    signer: list[str] = typer.Option(..., "--signer", help="A signer of its account (name or key; repeatable)."),
+    k: int = typer.Option(1, "--k", min=1, help="How many signers must sign a spend."),
+    days: int = typer.Option(14, "--days", min=1, max=365, help="Days the vote stays open."),
+    data_dir: Path = DirOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Propose to register a member enterprise."""
+    with plain_errors():
+        node = _open(data_dir)
+        try:
+            motion = RegisterEnterpriseMotion(name, tuple(_person(node, s) for s in signer), k)
+            _done(_act(node, Propose(motion, _deadline(node, days))), "proposed", as_json)
+        finally:
+            node.close()
+
+
+@propose_app.command("elect-steward")
+def propose_elect_steward(
+    person: str = typer.Argument(..., help="The member to elect (name or key)."),
+    days: int = typer.Option(14, "--days", min=1, max=365, help="Days the vote stays open."),
+    data_dir: Path = DirOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Propose to elect a member as a steward."""
+    with plain_errors():
+        node = _open(data_dir)
+        try:
+            _done(
+                _act(node, Propose(ElectStewardMotion(_person(node, person)), _deadline(node, days))),
+                "proposed",
+                as_json,
+            )
+        finally:
+            node.close()
+
+
+def _deadline(node: Node, days: int) -> int:
+    return max(node.clock.now_ms(), node.state.state.time_ms) + days * DAY_MS
+
+
+@app.command()
+def vote(
+    proposal: str = typer.Argument(..., help="The proposal's id (hex; a unique prefix will do)."),
+    choice: str = typer.Argument(..., help="yes, no or abstain."),
+    data_dir: Path = DirOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Vote on an open proposal."""
+    with plain_errors():
+        if choice not in ("yes", "no", "abstain"):
+            raise CommuneError(f"{choice!r} is not a vote: write yes, no or abstain", reason="bad_choice")
+        node = _open(data_dir)
+        try:
+            proposals = node.state.state.tables["proposals"]
+            found = [
+                pid for pid, p in proposals.items() if pid.hex().startswith(proposal.lower()) and p.status == "open"
+            ]
+            if len(found) != 1:
+                raise NodeError(
+                    f"{'no' if not found else 'more than one'} open proposal matches {proposal!r}; "
+                    "sync first, or give more of its id",
+                    reason="unknown_proposal",
+                )
+            _done(_act(node, Vote(found[0], choice)), f"voted {choice}", as_json)
+        finally:
+            node.close()
+
+
+@app.command()
+def proposals(data_dir: Path = DirOption, as_json: bool = JsonOption) -> None:
+    """The proposals, open and closed, with their tallies."""
+    with plain_errors():
+        node = _open(data_dir)
+        try:
+            rows = [
+                {
+                    "id": pid.hex(),
+                    "status": p.status,
+                    "motion": type(p.motion).__name__.removesuffix("Motion"),
+                    "needed": p.needed,
+                    "deadline_ms": p.deadline_ms,
+                }
+                for pid, p in node.state.state.tables["proposals"].items()
+            ]
+        finally:
+            node.close()
+    if as_json:
+        console.print_json(json.dumps(rows))
+        return
+    for r in rows:
+        console.print(f"{r['id'][:16]}  {r['status']:<8} {r['motion']:<20} needs {r['needed']} yes", highlight=False)
+
+
+@app.command()
+def pending(data_dir: Path = DirOption, as_json: bool = JsonOption) -> None:
+    """Deposits and withdrawals waiting for a steward to confirm them with the bank."""
+    with plain_errors():
+        node = _open(data_dir)
+        try:
+            names = node.state.state.tables["names"]
+            currency = node.state.genesis.charter.currency
+            rows = [
+                {
+                    "id": pid.hex(),
+                    "kind": p.kind,
+                    "amount_minor": p.amount,
+                    "who": names.get(p.person, p.person.hex()[:16]),
+                }
+                for pid, p in node.state.state.tables["pending"].items()
+            ]
+        finally:
+            node.close()
+    if as_json:
+        console.print_json(json.dumps(rows))
+        return
+    for r in rows:
+        console.print(
+            f"{r['id'][:16]}  {r['kind']:<10} {format_amount(r['amount_minor'], currency):>14}  {r['who']}",
+            highlight=False,
+        )

@@ -1,0 +1,92 @@
+"""`commune serve`: run a node until it is stopped.
+
+Listens on the addresses given, links to the peers it knows (and finds on the LAN, on the
+interfaces given), takes in and passes on what peers send, answers other `commune` commands on
+node.sock, and, when this node's person is a steward, builds a block whenever entries wait or
+a deadline falls due. Stopping (SIGTERM, SIGINT, or `stop` set) closes everything it opened
+and removes node.sock and serving.json.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import signal
+from collections.abc import Sequence
+
+from commune.net.discovery import Discovery, Peer
+from commune.net.hub import Limits
+from commune.net.transport import split_address
+from commune.node import control
+from commune.node.node import SERVING_FILE, SOCKET_FILE, Node
+
+log = logging.getLogger("commune.node")
+
+
+async def serve(
+    node: Node,
+    *,
+    listen: Sequence[str] = ("127.0.0.1:0",),
+    peers: Sequence[tuple[bytes, str]] = (),
+    discover_on: Sequence[str] = (),
+    limits: Limits | None = None,
+    block_interval_s: float = 1.0,
+    stop: asyncio.Event | None = None,
+    ready: asyncio.Event | None = None,
+) -> None:
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+    for key, address in peers:
+        node.add_peer(key, address)
+    hub = node.make_hub(limits)
+    socket_path = node.root / SOCKET_FILE
+    serving_path = node.root / SERVING_FILE
+    discovery: Discovery | None = None
+    control_server = None
+    try:
+        addresses = [await hub.listen(address) for address in listen]
+        with contextlib.suppress(FileNotFoundError):
+            socket_path.unlink()  # left by a node that was killed
+        control_server = await asyncio.start_unix_server(
+            lambda r, w: control.handle(node, r, w), path=str(socket_path), limit=control.MAX_REQUEST_BYTES
+        )
+        os.chmod(socket_path, 0o600)
+        if discover_on:
+            port = split_address(addresses[0])[1]
+
+            def found(peer: Peer) -> None:  # on zeroconf's thread
+                for host in peer.addresses:
+                    loop.call_soon_threadsafe(node.add_peer, peer.key, f"{host}:{peer.port}")
+
+            discovery = Discovery(node.commune, node.key.public, port, list(discover_on), found)
+            await loop.run_in_executor(None, discovery.start)
+        tmp = serving_path.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"pid": os.getpid(), "key": node.key.public.hex(), "addresses": addresses}))
+        os.replace(tmp, serving_path)
+        hub.start()
+        log.info("serving %s on %s", node.commune.hex()[:12], ", ".join(addresses))
+        if ready is not None:
+            ready.set()
+        while not stop.is_set():
+            try:
+                node.steward_tick()
+            except Exception:  # a duty that fails must not stop the node; it is tried again
+                log.exception("the steward's block could not be built")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), block_interval_s)
+    finally:
+        for path in (serving_path, socket_path):
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+        if control_server is not None:
+            control_server.close()
+        if discovery is not None:
+            await loop.run_in_executor(None, discovery.close)
+        await hub.close()
+        node.hub = None
