@@ -13,6 +13,7 @@ from rich.console import Console
 
 from commune.core.clock import Clock, FileClock, SystemClock
 from commune.core.errors import CommuneError
+from commune.rules.refusal import RuleRefused
 
 app = typer.Typer(
     help="commune: the software of a venture commune, run end to end by its members.",
@@ -52,13 +53,16 @@ _NETWORK_REASONS = {
 
 
 def exit_code_for(exc: CommuneError) -> int:
+    if isinstance(exc, RuleRefused):
+        return EXIT_REFUSED
     if exc.reason in _NETWORK_REASONS:
         return EXIT_NETWORK
     return EXIT_USER_ERROR
 
 
 def fail(exc: CommuneError) -> typer.Exit:
-    err_console.print(f"[bold red]error:[/] {exc.message}", highlight=False)
+    text = f"refused ({exc.reason}): {exc.message}" if isinstance(exc, RuleRefused) else exc.message
+    err_console.print(f"[bold red]error:[/] {text}", highlight=False)
     return typer.Exit(exit_code_for(exc))
 
 

@@ -15,6 +15,7 @@ import logging
 import time
 from pathlib import Path
 
+import msgspec
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
@@ -30,6 +31,7 @@ from commune.log.bodies import (
     ConfirmDeposit,
     Deposit,
     ElectStewardMotion,
+    Motion,
     Profile,
     Propose,
     RegisterEnterpriseMotion,
@@ -41,7 +43,10 @@ from commune.net.hub import Limits
 from commune.node import control
 from commune.node.node import Node, NodeError, parse_peer
 from commune.node.serve import serve as serve_node
+from commune.rules.accounts import participant_of
 from commune.rules.charter import DAY_MS
+from commune.rules.ledger import available
+from commune.rules.model import CommuneState
 
 enterprise_app = typer.Typer(help="Member enterprises: attest who works there.", no_args_is_help=True)
 steward_app = typer.Typer(help="A steward's duties that need a person: confirming the bank.", no_args_is_help=True)
@@ -65,6 +70,12 @@ def _person(node: Node, text: str) -> bytes:
             pass
     names = node.state.state.tables["names"]
     found = [k for k, name in names.items() if name.casefold() == text.casefold()]
+    if not found:  # someone who joined and is not yet admitted: the profile in their feed
+        for author in node.entries.frontier():
+            first = node.entries.get(author, 1)
+            if author not in names and first is not None and isinstance(first.body, Profile):
+                if first.body.name.casefold() == text.casefold():
+                    found.append(author)
     if len(found) == 1:
         return found[0]
     if len(found) > 1:
@@ -116,6 +127,23 @@ def _act_after_admission(node: Node, body: Body) -> None:
         node.append(body)
 
 
+def _balance(state: CommuneState, key: bytes) -> int:
+    """What `key` may spend now: credits and accrued dividends, less their own spends."""
+    return available(state, key, state.height) if state.is_participant(key) else 0
+
+
+def _account_name(node: Node, account: str) -> str:
+    state = node.state.state
+    person = participant_of(account)
+    if person is not None:
+        return state.tables["names"].get(person, person.hex()[:16])
+    ent = state.tables["enterprises"].get(bytes.fromhex(account[2:])) if account.startswith("e:") else None
+    return ent.name if ent else account
+
+
+_motion_decoder = msgspec.msgpack.Decoder(Motion)
+
+
 def _done(result: dict, what: str, as_json: bool) -> None:
     if as_json:
         console.print_json(json.dumps(result))
@@ -133,13 +161,28 @@ def found(
     currency: str = typer.Option("EUR", "--currency", help="The currency its accounts are kept in (ISO 4217)."),
     founder: str = typer.Option(..., "--as", help="Your name, as the other members will see it."),
     enterprise: list[str] = typer.Option([], "--enterprise", help="A founding enterprise you sign for (repeatable)."),
+    charter: list[str] = typer.Option(
+        [], "--charter", help="A charter parameter other than the default, as PARAMETER=VALUE (repeatable)."
+    ),
     data_dir: Path = DirOption,
     as_json: bool = JsonOption,
 ) -> None:
     """Found a new commune, with you as its first member and its steward."""
     with plain_errors():
+        changes = []
+        for item in charter:
+            parameter, sep, value = item.partition("=")
+            if not sep:
+                raise NodeError(f"{item!r}: write a charter parameter as PARAMETER=VALUE, like probation_days=30")
+            changes.append((parameter.strip(), value.strip()))
         node = Node.found(
-            data_dir, name=name, currency=currency.upper(), founder=founder, enterprises=enterprise, clock=clock()
+            data_dir,
+            name=name,
+            currency=currency.upper(),
+            founder=founder,
+            enterprises=enterprise,
+            charter=changes,
+            clock=clock(),
         )
         result = {"commune": node.commune.hex(), "key": node.key.public.hex(), "dir": str(data_dir)}
         node.close()
@@ -318,7 +361,7 @@ def status(data_dir: Path = DirOption, as_json: bool = JsonOption) -> None:
             info.pop("ok", None)
             key = node.key.public
             state = node.state.state
-            info["balance_minor"] = state.tables["balances"].get(key, 0) if state.is_participant(key) else 0
+            info["balance_minor"] = _balance(state, key)
             currency = node.state.genesis.charter.currency
         finally:
             node.close()
@@ -367,7 +410,7 @@ def members(data_dir: Path = DirOption, as_json: bool = JsonOption) -> None:
                         "name": names.get(key, ""),
                         "kind": "member" if m.current else "former member",
                         "enterprise": ent.name if ent else "",
-                        "balance_minor": state.tables["balances"].get(key, 0),
+                        "balance_minor": _balance(state, key),
                     }
                 )
             for key in sorted(state.tables["investors"]):
@@ -377,7 +420,7 @@ def members(data_dir: Path = DirOption, as_json: bool = JsonOption) -> None:
                         "name": names.get(key, ""),
                         "kind": "investor",
                         "enterprise": "",
-                        "balance_minor": state.tables["balances"].get(key, 0),
+                        "balance_minor": _balance(state, key),
                     }
                 )
             currency = node.state.genesis.charter.currency
@@ -586,7 +629,7 @@ def proposals(data_dir: Path = DirOption, as_json: bool = JsonOption) -> None:
                 {
                     "id": pid.hex(),
                     "status": p.status,
-                    "motion": type(p.motion).__name__.removesuffix("Motion"),
+                    "motion": type(_motion_decoder.decode(p.motion)).__name__.removesuffix("Motion"),
                     "needed": p.needed,
                     "deadline_ms": p.deadline_ms,
                 }
@@ -607,14 +650,13 @@ def pending(data_dir: Path = DirOption, as_json: bool = JsonOption) -> None:
     with plain_errors():
         node = _open(data_dir)
         try:
-            names = node.state.state.tables["names"]
             currency = node.state.genesis.charter.currency
             rows = [
                 {
                     "id": pid.hex(),
                     "kind": p.kind,
                     "amount_minor": p.amount,
-                    "who": names.get(p.person, p.person.hex()[:16]),
+                    "who": _account_name(node, p.account),
                 }
                 for pid, p in node.state.state.tables["pending"].items()
             ]

@@ -108,6 +108,7 @@ class Node:
         currency: str,
         founder: str,
         enterprises: Sequence[str] = (),
+        charter: Sequence[tuple[str, str]] = (),
         clock: Clock | None = None,
     ) -> Node:
         """Found a commune with this node's person as its first member and steward; each of
@@ -116,9 +117,12 @@ class Node:
         clock = clock or SystemClock()
         if (root / STATE_FILE).exists():
             raise NodeError(f"{root} holds a commune already; use another directory", reason="commune_exists")
+        rules = Charter(name=name, currency=currency)
+        for parameter, value in charter:
+            rules = rules.with_change(parameter, value)
         key = _key_in(root)
         genesis = make_genesis(
-            Charter(name=name, currency=currency),
+            rules,
             clock.now_ms(),
             [(key.public, founder)],
             key.public,
@@ -179,11 +183,30 @@ class Node:
         )
         engine.begin_block(state, state.height + 1, now)
         try:
+            # This feed's entries the chain has not taken in yet come first (a spend counts
+            # against the balance as soon as it is signed).
+            for seq in range(state.tables["included"].get(self.key.public, 0) + 1, head.seq + 1 if head else 1):
+                own = self.entries.get(self.key.public, seq)
+                if own is not None:
+                    engine.take_in(state, own)
             effects = engine.take_in(state, decode_entry(raw))
         finally:
             state.rollback()
         if effects and isinstance(effects[0], Refuse):
-            raise RuleRefused(RuleReason(effects[0].reason))
+            detail = ""
+            engine.begin_block(state, state.height + 1, now)
+            try:  # once more, for the detail the refusal effect does not keep
+                for seq in range(state.tables["included"].get(self.key.public, 0) + 1, head.seq + 1 if head else 1):
+                    own = self.entries.get(self.key.public, seq)
+                    if own is not None:
+                        engine.take_in(state, own)
+                entry = decode_entry(raw)
+                engine.RULES[type(body)](state, entry, engine.chain_height_of(state, entry))
+            except RuleRefused as exc:
+                detail = exc.message
+            finally:
+                state.rollback()
+            raise RuleRefused(RuleReason(effects[0].reason), detail.partition(": ")[2] if ": " in detail else "")
 
     def invite(self, addresses: Sequence[str], valid_ms: int) -> Invitation:
         return self.invitations.issue(self.commune, self.key.public, tuple(addresses), valid_ms)

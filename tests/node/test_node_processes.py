@@ -1,0 +1,94 @@
+"""Several real `commune` processes on loopback (issue 5): a commune is founded, members are
+invited and admitted, people deposit, transfer and vote on different nodes, and every node
+ends with the same state digest."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from nodekit import Served, as_json, commune, free_port, wait_for
+
+
+def status(directory: Path) -> dict:
+    return as_json("status", "-d", str(directory))
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_a_commune_of_three_nodes_agrees(tmp_path: Path) -> None:
+    ana, ben, cai = tmp_path / "ana", tmp_path / "ben", tmp_path / "cai"
+    commune(
+        "found",
+        "--name",
+        "Bread and Wheels",
+        "--as",
+        "Ana",
+        "--enterprise",
+        "Bakery",
+        "--charter",
+        "probation_days=0",
+        "-d",
+        str(ana),
+    )
+    served = [Served(ana, free_port())]
+    try:
+        # Ana invites Ben and Cai; each joins with their own token.
+        for person, name in ((ben, "Ben"), (cai, "Cai")):
+            token = commune("invite", "-d", str(ana)).stdout.strip()
+            out = commune("join", token, "--name", name, "-d", str(person)).stdout
+            assert f"as {name}" in out
+        # A token works once: a third node cannot use Ben's.
+        token = commune("invite", "-d", str(ana)).stdout.strip()
+        commune("join", token, "--name", "Dee", "-d", str(tmp_path / "dee"))
+        again = commune("join", token, "--name", "Eve", "-d", str(tmp_path / "eve"), check=False)
+        assert again.returncode != 0 and "invitation" in again.stderr and "Traceback" not in again.stderr
+
+        # Each serves; Ana's node (the steward's) is everyone's first peer.
+        for person in (ben, cai):
+            served.append(Served(person, free_port(), "--peer", served[0].peer))
+        # Ana attests both by name (their profiles reached her node); each accepts on their own node.
+        for name in ("Ben", "Cai"):
+            commune("enterprise", "attest", name, "--enterprise", "Bakery", "-d", str(ana))
+        for person in (ben, cai):
+            wait_for(lambda p=person: commune("accept", "-d", str(p), check=False).returncode == 0, what="accept")
+        wait_for(lambda: all(status(p)["member"] for p in (ben, cai)), what="admission")
+
+        # Money: Ben deposits 100.00, Ana (the steward) confirms it; Ben pays Cai 30.00 on his node.
+        commune("deposit", "100.00", "--reference", "SEPA 1", "-d", str(ben))
+        wait_for(lambda: len(as_json("pending", "-d", str(ana))) == 1, what="the deposit to reach the steward")
+        (deposit,) = as_json("pending", "-d", str(ana))
+        assert deposit["amount_minor"] == 10_000 and deposit["who"] == "Ben"
+        commune("steward", "confirm-deposit", deposit["id"][:12], "-d", str(ana))
+        wait_for(lambda: status(ben)["balance_minor"] == 10_000, what="the credit")
+        commune("transfer", "Cai", "30.00", "--memo", "flour", "-d", str(ben))
+        # An overdraft is refused before it is signed: nothing is written, the exit code says so.
+        over = commune("transfer", "Cai", "1,000.00", "-d", str(ben), check=False)
+        assert over.returncode == 4, over.stderr
+        assert "refused (overdraft)" in over.stderr and "100000 asked, 7000 available" in over.stderr
+
+        # A vote: Cai proposes a second enterprise; Ana and Ben vote yes on their own nodes.
+        wait_for(lambda: status(cai)["balance_minor"] == 3_000, what="the transfer")
+        cai_key = status(cai)["key"]
+        commune("propose", "register-enterprise", "Bike Workshop", "--signer", cai_key, "-d", str(cai))
+        wait_for(lambda: len(as_json("proposals", "-d", str(ana))) == 1, what="the proposal")
+        (proposal,) = as_json("proposals", "-d", str(ana))
+        for voter in (ana, ben):
+            wait_for(
+                lambda v=voter: commune("vote", proposal["id"][:16], "yes", "-d", str(v), check=False).returncode == 0,
+                what="vote",
+            )
+        wait_for(lambda: as_json("proposals", "-d", str(cai))[0]["status"] == "passed", what="the proposal to pass")
+
+        # Everyone ends at the same height with the same digest.
+        wait_for(
+            lambda: len({(s["height"], s["digest"]) for s in map(status, (ana, ben, cai))}) == 1, what="convergence"
+        )
+        members = {m["name"]: m for m in as_json("members", "-d", str(cai))}
+        assert {n: m["balance_minor"] for n, m in members.items()} == {"Ana": 0, "Ben": 7_000, "Cai": 3_000}
+        assert all(m["kind"] == "member" and m["enterprise"] == "Bakery" for m in members.values())
+    finally:
+        codes = [s.stop() for s in served]
+    assert codes == [0, 0, 0]  # SIGTERM stops a node cleanly
+    for person in (ana, ben, cai):
+        assert not (person / "node.sock").exists() and not (person / "serving.json").exists()
