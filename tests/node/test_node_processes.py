@@ -4,6 +4,7 @@ ends with the same state digest."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -45,8 +46,10 @@ def test_a_commune_of_three_nodes_agrees(tmp_path: Path) -> None:
         assert again.returncode != 0 and "invitation" in again.stderr and "Traceback" not in again.stderr
 
         # Each serves; Ana's node (the steward's) is everyone's first peer.
+        # Each advertises its address in a signed profile, so the others learn where it is.
         for person in (ben, cai):
-            served.append(Served(person, free_port(), "--peer", served[0].peer))
+            port = free_port()
+            served.append(Served(person, port, "--peer", served[0].peer, "--advertise", f"127.0.0.1:{port}"))
         # Ana attests both by name (their profiles reached her node); each accepts on their own node.
         for name in ("Ben", "Cai"):
             commune("enterprise", "attest", name, "--enterprise", "Bakery", "-d", str(ana))
@@ -87,6 +90,9 @@ def test_a_commune_of_three_nodes_agrees(tmp_path: Path) -> None:
         members = {m["name"]: m for m in as_json("members", "-d", str(cai))}
         assert {n: m["balance_minor"] for n, m in members.items()} == {"Ana": 0, "Ben": 7_000, "Cai": 3_000}
         assert all(m["kind"] == "member" and m["enterprise"] == "Bakery" for m in members.values())
+        # Cai's node learnt Ben's address from his profile (it was only told Ana's).
+        peers = {p["key"]: p["addresses"] for p in json.loads((cai / "peers.json").read_text())}
+        assert peers[status(ben)["key"]] == [f"127.0.0.1:{served[1].port}"]
     finally:
         codes = [s.stop() for s in served]
     assert codes == [0, 0, 0]  # SIGTERM stops a node cleanly

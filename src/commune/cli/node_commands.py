@@ -269,6 +269,9 @@ def serve(
     discover: list[str] = typer.Option(
         [], "--discover", help="Find peers on the LAN through this interface's IPv4 address (repeatable)."
     ),
+    advertise: list[str] = typer.Option(
+        [], "--advertise", help="host:port where peers can reach you, signed into your profile (repeatable)."
+    ),
     block_interval: float = typer.Option(1.0, "--block-interval", help="Seconds between a steward's blocks, at most."),
     anti_entropy: float = typer.Option(10.0, "--anti-entropy", help="Seconds between frontier exchanges with peers."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Log what the node does."),
@@ -286,6 +289,7 @@ def serve(
                     listen=listen,
                     peers=peers,
                     discover_on=discover,
+                    advertise=advertise,
                     limits=Limits(anti_entropy_s=anti_entropy),
                     block_interval_s=block_interval,
                 )

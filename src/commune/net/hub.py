@@ -108,6 +108,7 @@ class Hub:
         limits: Limits | None = None,
         on_change: Callable[[], None] | None = None,
         invitation: Callable[[], bytes] | None = None,
+        on_stored: Callable[[Sequence[Entry]], None] | None = None,
     ) -> None:
         self.transport = transport
         self.entries = entries
@@ -120,6 +121,8 @@ class Hub:
         self.on_change = on_change or (lambda: None)
         #: The secret this node shows when it dials, while it is not yet a participant.
         self.invitation = invitation or (lambda: b"")
+        #: Told of every entry stored from a peer (the node learns peers' addresses from profiles).
+        self.on_stored = on_stored or (lambda entries: None)
         self.sessions: set[Session] = set()
         self.peers: dict[bytes, PeerInfo] = {}
         self.parked: dict[int, bytes] = {}
@@ -290,6 +293,7 @@ class Hub:
         report = self.entries.ingest(raws, mode=mode)
         if report.stored:
             self.push_entries(report.stored, exclude=source)
+            self.on_stored(report.stored)
         if report.forks or report.bad_links:
             self.push(
                 Proofs([p.to_bytes() for p in report.forks], [p.to_bytes() for p in report.bad_links]), exclude=source

@@ -284,12 +284,37 @@ class Node:
             invitations=self.invitations,
             limits=limits,
             invitation=self.joined_with,
+            on_stored=self._learn_addresses,
         )
         for key, addresses in self.known_peers().items():
             for address in addresses:
                 hub.add_peer(key, address)
         self.hub = hub
         return hub
+
+    def _learn_addresses(self, entries: Sequence[Entry]) -> None:
+        """Peers' addresses travel in their signed profiles: remember them."""
+        for entry in entries:
+            if isinstance(entry.body, Profile) and entry.author != self.key.public:
+                for address in entry.body.addresses:
+                    try:
+                        split_address(address)
+                    except CommuneError:
+                        continue
+                    self.add_peer(entry.author, address)
+
+    def advertise(self, addresses: Sequence[str]) -> Entry | None:
+        """Sign a profile naming `addresses` (where peers can reach this node), unless the latest
+        profile of this feed already names exactly these."""
+        latest: Profile | None = None
+        for entry in self.entries.feed(self.key.public):
+            if isinstance(entry.body, Profile):
+                latest = entry.body
+        if latest is None:
+            raise NodeError("your feed has no profile yet; join or found a commune first", reason="no_profile")
+        if tuple(addresses) == latest.addresses:
+            return None
+        return self.append(Profile(latest.name, tuple(addresses)))
 
     async def sync(self, key: bytes, address: str, progress=None) -> dict[str, int]:
         """One whole sync with the peer `key` at `address`; returns what moved."""

@@ -32,6 +32,7 @@ async def serve(
     listen: Sequence[str] = ("127.0.0.1:0",),
     peers: Sequence[tuple[bytes, str]] = (),
     discover_on: Sequence[str] = (),
+    advertise: Sequence[str] = (),
     limits: Limits | None = None,
     block_interval_s: float = 1.0,
     stop: asyncio.Event | None = None,
@@ -69,6 +70,8 @@ async def serve(
         tmp = serving_path.with_suffix(".tmp")
         tmp.write_text(json.dumps({"pid": os.getpid(), "key": node.key.public.hex(), "addresses": addresses}))
         os.replace(tmp, serving_path)
+        if advertise:
+            node.advertise(advertise)
         hub.start()
         log.info("serving %s on %s", node.commune.hex()[:12], ", ".join(addresses))
         if ready is not None:
