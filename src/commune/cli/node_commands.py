@@ -230,9 +230,11 @@ def invite(
 def _serving_addresses(node: Node) -> list[str]:
     path = node.root / "serving.json"
     try:
-        return list(json.loads(path.read_text())["addresses"])
+        addresses = list(json.loads(path.read_text())["addresses"])
     except (OSError, ValueError, KeyError):
         return []
+    # A node listening on every interface cannot say which address others reach it at.
+    return [a for a in addresses if not a.startswith(("0.0.0.0:", "[::]:"))]
 
 
 @app.command()
