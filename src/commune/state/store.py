@@ -103,8 +103,13 @@ class StateStore:
             if genesis is not None and genesis.commune_id != self.genesis.commune_id:
                 raise StateError(f"{self.path} holds another commune ({self.genesis.commune_id.hex()[:12]})")
             self.state = CommuneState()
-            for table in TABLES:
-                self.state.load(table, views.read(self._db, table))
+            # One read transaction: a node may commit a block while another process loads.
+            self._db.execute("BEGIN")
+            try:
+                for table in TABLES:
+                    self.state.load(table, views.read(self._db, table))
+            finally:
+                self._db.execute("COMMIT")
 
     @property
     def commune(self) -> bytes:
