@@ -358,3 +358,22 @@ def test_another_protocol_version_is_refused_by_name(tmp_path: Path, version: in
 
     reply = run(main())
     assert isinstance(reply, Refuse) and reply.reason == "unsupported_version"
+
+
+def test_a_node_never_dials_a_key_that_is_not_a_participant(tmp_path: Path) -> None:
+    """Keys met on the LAN or named in a profile get nothing unless the state shows them as
+    participants: the dialing side checks too."""
+    world = make_world(tmp_path, ("ana", "ben"))
+    stranger = SecretKey(b"s" * 32)
+
+    async def main() -> str:
+        client = hub_for(world, "ben", tmp_path)
+        try:
+            await client.connect(stranger.public, "127.0.0.1:9")
+        except Exception as exc:  # noqa: BLE001 - the reason is what is checked
+            return getattr(exc, "reason", repr(exc))
+        finally:
+            await client.close()
+        return "dialled"
+
+    assert run(main()) == "not_a_participant"

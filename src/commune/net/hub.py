@@ -109,6 +109,7 @@ class Hub:
         on_change: Callable[[], None] | None = None,
         invitation: Callable[[], bytes] | None = None,
         on_stored: Callable[[Sequence[Entry]], None] | None = None,
+        trusted: Callable[[], set[bytes]] | None = None,
     ) -> None:
         self.transport = transport
         self.entries = entries
@@ -121,6 +122,9 @@ class Hub:
         self.on_change = on_change or (lambda: None)
         #: The secret this node shows when it dials, while it is not yet a participant.
         self.invitation = invitation or (lambda: b"")
+        #: Keys this node may dial though its state does not show them as participants yet
+        #: (the inviter of a node that is joining).
+        self.trusted = trusted or (lambda: set())
         #: Told of every entry stored from a peer (the node learns peers' addresses from profiles).
         self.on_stored = on_stored or (lambda entries: None)
         self.sessions: set[Session] = set()
@@ -149,6 +153,12 @@ class Hub:
         info.backoff_until = asyncio.get_running_loop().time() + info.backoff_s
         info.last_reason = reason
         log.warning("dropped peer %s (%s): %s; backing off %.0f s", key.hex()[:16], reason, text, info.backoff_s)
+
+    def _forgive(self, key: bytes) -> None:
+        """A session that ended without a protocol error: the next error starts the backoff anew."""
+        info = self.peers.get(key)
+        if info is not None:
+            info.backoff_s = 0.0
 
     # -- access --------------------------------------------------------------------------------
 
@@ -194,12 +204,26 @@ class Hub:
             await _quietly(session.send, _refuse(exc))
         except (CommuneError, OSError) as exc:
             log.info("session with %s ended: %s", session.peer.hex()[:16], getattr(exc, "message", exc))
+            self._forgive(session.peer)
+        else:
+            self._forgive(session.peer)
         finally:
             self.sessions.discard(session)
             session.link.abort()
 
+    def may_dial(self, key: bytes) -> bool:
+        """Only participants of the commune (in this node's state) get its data, whichever side
+        dials: a key met on the LAN or named in a profile is not enough."""
+        return self.state.state.is_participant(key) or key in self.trusted()
+
     async def connect(self, key: bytes, address: str, *, one_shot: bool = False) -> Session:
         """Open a session with the node `key` at `address` (handshake done, not yet running)."""
+        if not self.may_dial(key):
+            raise CommuneError(
+                f"{key.hex()[:16]}… is not a participant of this commune as this node knows it; sync with a "
+                "member first, or check the key",
+                reason="not_a_participant",
+            )
         link = await self.transport.connect(address, key)
         session = Session(self, link, initiator=True, one_shot=one_shot)
         try:
@@ -242,7 +266,9 @@ class Hub:
             linked = self.linked()
             loop = asyncio.get_running_loop()
             candidates = [
-                p for p in self.peers.values() if p.key not in linked and p.addresses and p.backoff_until <= loop.time()
+                p
+                for p in self.peers.values()
+                if p.key not in linked and p.addresses and p.backoff_until <= loop.time() and self.may_dial(p.key)
             ]
             random.shuffle(candidates)
             for peer in candidates[: max(0, self.limits.keep_linked - len(linked))]:
@@ -256,7 +282,7 @@ class Hub:
             except (CommuneError, OSError) as exc:
                 log.info("could not sync with %s at %s: %s", peer.key.hex()[:16], address, getattr(exc, "message", exc))
                 if getattr(exc, "reason", "") == "wrong_peer_key":
-                    self.misbehaved(peer.key, "wrong_peer_key", exc.message)  # type: ignore[union-attr]
+                    peer.addresses.discard(address)  # another node answers there now: forget it
                 continue
             await self._run(session, _already_open)
             return

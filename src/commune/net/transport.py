@@ -144,6 +144,8 @@ class TlsTransport:
                 return
             try:
                 await accept(link)
+            except asyncio.CancelledError:
+                pass  # the node is stopping: the link is dropped below, nothing to report
             finally:
                 link.abort()
 

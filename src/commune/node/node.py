@@ -217,6 +217,13 @@ class Node:
             self._invitations = InvitationBook(self.root / INVITATIONS_FILE, self.clock)
         return self._invitations
 
+    def _inviter(self) -> set[bytes]:
+        """The inviter of this node, while its person is not yet a participant."""
+        path = self.root / JOINED_WITH_FILE
+        if not path.exists() or self.state.state.is_participant(self.key.public):
+            return set()
+        return {Invitation.from_text(path.read_text()).inviter}
+
     def joined_with(self) -> bytes:
         """The secret of the invitation this node joined with, while its person is not yet a
         participant (then no secret is needed and none is sent)."""
@@ -285,6 +292,7 @@ class Node:
             limits=limits,
             invitation=self.joined_with,
             on_stored=self._learn_addresses,
+            trusted=self._inviter,
         )
         for key, addresses in self.known_peers().items():
             for address in addresses:
