@@ -52,7 +52,7 @@ import numpy as np
 
 from commune.core.clock import Clock, SystemClock
 from commune.core.errors import CommuneError
-from commune.core.keys import verify, verify_all
+from commune.core.keys import SIGNATURE_BYTES, verify, verify_all
 from commune.log.badlink import MAX_RUN as BAD_LINK_MAX_RUN
 from commune.log.badlink import BadLinkProof, decode_bad_link_proof
 from commune.log.entry import ZERO_ID, Entry, decode_entry, entry_id_of
@@ -85,6 +85,20 @@ assert CHUNK_ENTRIES <= 1 << _POS_BITS
 
 _pack = msgspec.msgpack.Encoder().encode
 _unpack = msgspec.msgpack.Decoder(list[bytes]).decode
+
+
+class _Head(msgspec.Struct, array_like=True, gc=False):
+    """The start of an entry's payload, up to its claimed time (the rest is not decoded)."""
+
+    version: int
+    commune: msgspec.Raw
+    author: msgspec.Raw
+    seq: int
+    prev: msgspec.Raw
+    time_ms: int
+
+
+_head = msgspec.msgpack.Decoder(_Head).decode
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (
@@ -327,36 +341,45 @@ class EntryStore:
         return out[:limit]
 
     def chunks_since(self, have: dict[bytes, int], page: int = 64) -> Iterator[tuple[int, bytes]]:
-        """What a holder of `have` (author -> last seq) lacks, as (entry count, packed chunk) in
-        the order this store stored it: each entry comes after every entry it refers to (they
-        were held when it was stored), so a receiver can take them in as they come. A chunk
-        the holder has part of is cut to the part it lacks."""
+        """What a holder of `have` (author -> last seq) lacks, as (entry count, packed chunk of at
+        most CHUNK_ENTRIES entries), in an order that puts each entry after the entries it refers
+        to, so that a receiver can take them in as they come: each feed in ascending seq, the
+        feeds merged by claimed time (an entry never claims a time before an entry it refers to,
+        nor before its feed's previous entry), equal times in the order this store stored them.
 
-        def runs(fid: int, after: int) -> Iterator[tuple[int, int, bytes]]:
-            start = self._db.execute(
-                "SELECT coalesce(max(first_seq), 1) FROM chunks WHERE fid = ? AND first_seq <= ?", (fid, after + 1)
-            ).fetchone()[0]
+        Stored order alone is not enough: one batch is stored as one run per feed, so an entry
+        can be stored before another of the same batch that it refers to. Only a reference
+        between two entries of one batch claiming the same millisecond can still come first."""
+
+        def runs(fid: int, after: int) -> Iterator[tuple[int, int, int, bytes]]:
+            # The run that holds seq after + 1 and those after it, a page of runs per query.
+            rows = self._db.execute(
+                "SELECT n, first_seq, raws FROM chunks WHERE fid = ?1 AND first_seq >= (SELECT"
+                " coalesce(max(first_seq), 1) FROM chunks WHERE fid = ?1 AND first_seq <= ?2) ORDER BY first_seq LIMIT ?3",
+                (fid, after + 1, page),
+            ).fetchall()
             while True:
-                rows = self._db.execute(
-                    "SELECT n, first_seq, count, raws FROM chunks WHERE fid = ? AND first_seq >= ?"
-                    " ORDER BY first_seq LIMIT ?",
-                    (fid, start, page),
-                ).fetchall()
-                for n, first, count, raws in rows:
-                    if first + count - 1 <= after:
-                        continue
-                    if first > after:
-                        yield n, count, raws
-                    else:
-                        tail = _unpack(raws)[after - first + 1 :]
-                        yield n, len(tail), _pack(tail)
+                for n, first, raws in rows:
+                    run = _unpack(raws)
+                    for pos in range(max(0, after + 1 - first), len(run)):
+                        raw = run[pos]
+                        yield _head(memoryview(raw)[SIGNATURE_BYTES:]).time_ms, n, pos, raw
                 if len(rows) < page:
                     return
-                start = rows[-1][1] + 1
+                rows = self._db.execute(
+                    "SELECT n, first_seq, raws FROM chunks WHERE fid = ? AND first_seq > ? ORDER BY first_seq LIMIT ?",
+                    (fid, rows[-1][1], page),
+                ).fetchall()
 
         feeds = [runs(h.fid, have.get(a, 0)) for a, h in self._heads.items() if h.seq > have.get(a, 0)]
-        for _n, count, raws in heapq.merge(*feeds):
-            yield count, raws
+        out: list[bytes] = []
+        for *_, raw in heapq.merge(*feeds):
+            out.append(raw)
+            if len(out) == CHUNK_ENTRIES:
+                yield len(out), _pack(out)
+                out = []
+        if out:
+            yield len(out), _pack(out)
 
     def feed(self, author: bytes) -> Iterator[Entry]:
         """Every held entry of `author`'s feed, in order."""

@@ -59,6 +59,9 @@ BULK_THRESHOLD = 2_000
 SMALL_BATCH = 256
 #: Aim for Entries messages of about this size.
 BATCH_BYTES = 1024 * 1024
+#: ... or this size when the peer lacks more than BULK_THRESHOLD entries: the receiver checks one
+#: signature per feed per message, and stores one row per feed per message (bench/sync.py).
+BULK_BATCH_BYTES = 4 * 1024 * 1024
 #: Entries held back (waiting for what they refer to) per session, at most.
 MAX_CARRY = 50_000
 #: Time allowed for the peer's Hello or Welcome.
@@ -334,18 +337,25 @@ class Session:
     async def _send_missing(self, frontier: Frontier) -> None:
         hub = self.hub
         have = dict(frontier.feeds)
+        lacking = sum(max(0, seq - have.get(author, 0)) for author, seq in hub.entries.frontier().items())
+        batch_bytes = BULK_BATCH_BYTES if lacking > BULK_THRESHOLD else BATCH_BYTES
         chunks: list[bytes] = []
-        size = 0
+        size = entries = 0
         for count, packed in hub.entries.chunks_since(have):
-            if size + len(packed) > MAX_FRAME_BYTES - 4096 or len(chunks) == MAX_CHUNKS:
+            if (
+                size + len(packed) > MAX_FRAME_BYTES - 4096
+                or len(chunks) == MAX_CHUNKS
+                or entries + count > MAX_BATCH_ENTRIES
+            ):
                 await self._send_entries(chunks)
-                chunks, size = [], 0
+                chunks, size, entries = [], 0, 0
             chunks.append(packed)
             size += len(packed)
+            entries += count
             self.stats["entries_out"] += count
-            if size >= BATCH_BYTES:
+            if size >= batch_bytes:
                 await self._send_entries(chunks)
-                chunks, size = [], 0
+                chunks, size, entries = [], 0, 0
         if chunks:
             await self._send_entries(chunks)
         forks, bad_links = hub.proofs()
