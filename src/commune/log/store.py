@@ -341,7 +341,8 @@ class EntryStore:
         return out[:limit]
 
     def chunks_since(self, have: dict[bytes, int], page: int = 64) -> Iterator[tuple[int, bytes]]:
-        """What a holder of `have` (author -> last seq) lacks, as (entry count, packed chunk of at
+        """What a holder of `have` (author -> last seq) lacks of what this store holds verified and
+        unfrozen (`FeedHead.valid_through`), as (entry count, packed chunk of at
         most CHUNK_ENTRIES entries), in an order that puts each entry after the entries it refers
         to, so that a receiver can take them in as they come: each feed in ascending seq, the
         feeds merged by claimed time (an entry never claims a time before an entry it refers to,
@@ -351,27 +352,34 @@ class EntryStore:
         can be stored before another of the same batch that it refers to. Only a reference
         between two entries of one batch claiming the same millisecond can still come first."""
 
-        def runs(fid: int, after: int) -> Iterator[tuple[int, int, int, bytes]]:
+        def runs(fid: int, after: int, top: int) -> Iterator[tuple[int, int, int, bytes]]:
             # The run that holds seq after + 1 and those after it, a page of runs per query.
             rows = self._db.execute(
                 "SELECT n, first_seq, raws FROM chunks WHERE fid = ?1 AND first_seq >= (SELECT"
-                " coalesce(max(first_seq), 1) FROM chunks WHERE fid = ?1 AND first_seq <= ?2) ORDER BY first_seq LIMIT ?3",
+                " coalesce(max(first_seq), 1) FROM chunks WHERE fid = ?1 AND first_seq <= ?2)"
+                " ORDER BY first_seq LIMIT ?3",
                 (fid, after + 1, page),
             ).fetchall()
             while True:
                 for n, first, raws in rows:
                     run = _unpack(raws)
-                    for pos in range(max(0, after + 1 - first), len(run)):
+                    for pos in range(max(0, after + 1 - first), min(len(run), top - first + 1)):
                         raw = run[pos]
                         yield _head(memoryview(raw)[SIGNATURE_BYTES:]).time_ms, n, pos, raw
-                if len(rows) < page:
+                if len(rows) < page or rows[-1][1] > top:
                     return
                 rows = self._db.execute(
                     "SELECT n, first_seq, raws FROM chunks WHERE fid = ? AND first_seq > ? ORDER BY first_seq LIMIT ?",
                     (fid, rows[-1][1], page),
                 ).fetchall()
 
-        feeds = [runs(h.fid, have.get(a, 0)) for a, h in self._heads.items() if h.seq > have.get(a, 0)]
+        # Only what this store has checked and not frozen: a node never passes on an entry whose
+        # signature it has not verified itself, nor one a proof condemns.
+        feeds = [
+            runs(h.fid, have.get(a, 0), h.valid_through)
+            for a, h in self._heads.items()
+            if h.valid_through > have.get(a, 0)
+        ]
         out: list[bytes] = []
         for *_, raw in heapq.merge(*feeds):
             out.append(raw)

@@ -42,7 +42,7 @@ from commune.net.messages import (
     decode_message,
     encode_message,
 )
-from commune.net.sync import Misbehaved, Session
+from commune.net.sync import Misbehaved, Session, by_size
 from commune.net.transport import Transport
 from commune.state.store import StateStore
 
@@ -318,7 +318,8 @@ class Hub:
         """Ingest a batch (atomically: Refused stores nothing); push what was new; go on with the chain."""
         report = self.entries.ingest(raws, mode=mode)
         if report.stored:
-            self.push_entries(report.stored, exclude=source)
+            if mode is VerifyMode.EVERY:  # bulk-synced entries go on once their signatures are checked
+                self.push_entries(report.stored, exclude=source)
             self.on_stored(report.stored)
         if report.forks or report.bad_links:
             self.push(
@@ -332,9 +333,8 @@ class Hub:
         return len(report.stored)
 
     def push_entries(self, stored: Sequence[Entry], exclude: Session | None = None) -> None:
-        raws = [e.raw for e in stored]
-        for i in range(0, len(raws), 4096):
-            self.push(Entries([_pack(raws[i : i + 4096])]), exclude=exclude)
+        for batch in by_size([e.raw for e in stored], 4096):
+            self.push(Entries([_pack(batch)]), exclude=exclude)
 
     def push(self, message: Entries | Blocks | Proofs, exclude: Session | None = None) -> None:
         for session in list(self.sessions):

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING
 
 import msgspec
@@ -29,6 +29,7 @@ from commune.net.framing import MAX_FRAME_BYTES, FrameTooLarge
 from commune.net.messages import (
     MAX_BLOCKS,
     MAX_CHUNKS,
+    MAX_PROOFS,
     PROTOCOL_VERSION,
     BadMessage,
     Blocks,
@@ -64,6 +65,8 @@ BATCH_BYTES = 1024 * 1024
 BULK_BATCH_BYTES = 4 * 1024 * 1024
 #: Entries held back (waiting for what they refer to) per session, at most.
 MAX_CARRY = 50_000
+#: A link that carried nothing either way for this many anti-entropy intervals is ended.
+LIVENESS_INTERVALS = 3
 #: Time allowed for the peer's Hello or Welcome.
 HELLO_TIMEOUT_S = 10.0
 
@@ -79,7 +82,6 @@ BENIGN = frozenset(
         Reason.FEED_FROZEN,
         Reason.UNKNOWN_KIND,
         Reason.UNSUPPORTED_VERSION,
-        Reason.TIME_BEHIND_REF,
     }
 )
 
@@ -128,6 +130,8 @@ class Session:
         self.received_synced = asyncio.Event()
         self.sent_synced = asyncio.Event()
         self.said_bye = False
+        self._awaiting = False
+        self._last_heard = 0.0
         #: Called with (entries received, entries the peer's frontier showed were lacking).
         self.progress: Callable[[int, int], None] | None = None
         self.expected = 0
@@ -141,6 +145,7 @@ class Session:
         frame = encode_message(message)
         async with self._send_lock:
             await self.link.send(frame)
+        self._touch()
 
     def post(self, message: Message) -> bool:
         """Queue a push; False (dropped: anti-entropy will send it) if the peer is not keeping up."""
@@ -201,24 +206,43 @@ class Session:
 
     async def run(self) -> None:
         """Exchange frontiers, then serve the peer until the link closes (or Bye, one-shot)."""
+        self._touch()
         writer = asyncio.create_task(self._writer())
         ticker = asyncio.create_task(self._tick())
+        reader = asyncio.create_task(self._read())
         try:
             await self.send(self.hub.frontier())
-            while True:
-                message = await self._recv()
-                if await self._handle(message):
-                    return
+            self._awaiting = True
+            done, _ = await asyncio.wait({writer, ticker, reader}, return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                task.result()  # the reader ends the session; a writer or ticker only by an error
         finally:
-            for task in (writer, ticker, self._catch_up):
+            for task in (writer, ticker, reader, self._catch_up):
                 if task is not None:
                     task.cancel()
 
+    async def _read(self) -> None:
+        while True:
+            message = await self._recv()
+            self._touch()
+            if await self._handle(message):
+                return
+
+    def _touch(self) -> None:
+        self._last_heard = asyncio.get_running_loop().time()
+
     async def _tick(self) -> None:
+        """Anti-entropy: the frontier again every interval, once the last one was answered (a
+        link cut by a partition must not queue frontiers that would arrive all at once). A link
+        that carried nothing either way for LIVENESS_INTERVALS intervals is dead: end it."""
         interval = self.hub.limits.anti_entropy_s
+        loop = asyncio.get_running_loop()
         while True:
             await asyncio.sleep(interval)
-            if not self.one_shot:
+            if loop.time() - self._last_heard > LIVENESS_INTERVALS * interval + HELLO_TIMEOUT_S:
+                raise CommuneError("nothing came over the link for too long: it is taken as cut", reason="link_dead")
+            if not self.one_shot and not self._awaiting:
+                self._awaiting = True
                 await self.send(self.hub.frontier())
 
     async def _handle(self, message: Message) -> bool:
@@ -247,6 +271,7 @@ class Session:
             else:
                 self._again = True
         elif isinstance(message, Synced):
+            self._awaiting = False
             self._bulk = False
             self._retry_carry()
             self.hub.synced(self)
@@ -306,7 +331,7 @@ class Session:
                 keep, wait = [], []
                 for i, raw in enumerate(batch):
                     (wait if i >= exc.index and _author_of(raw) == author else keep).append(raw)
-                if exc.code in (Reason.SEQ_GAP, Reason.MISSING_REF, Reason.TIME_BEHIND_REF):
+                if exc.code in (Reason.SEQ_GAP, Reason.MISSING_REF):
                     self._carry.extend(wait)
                 batch = keep
         if len(self._carry) > MAX_CARRY:
@@ -324,6 +349,13 @@ class Session:
     # -- catching the peer up --------------------------------------------------------------
 
     async def _serve_catch_up(self) -> None:
+        try:
+            await self._catch_up_loop()
+        except (CommuneError, OSError) as exc:  # the link failed: end the session, never hang it
+            log.info("catching %s up failed: %s", self.peer.hex()[:16], getattr(exc, "message", exc))
+            self.link.abort()
+
+    async def _catch_up_loop(self) -> None:
         while True:
             self._again = False
             frontier = self._their_frontier
@@ -336,6 +368,13 @@ class Session:
 
     async def _send_missing(self, frontier: Frontier) -> None:
         hub = self.hub
+        # Proofs first: they freeze feeds, so the peer passes over what they condemn.
+        forks, bad_links = hub.proofs()
+        if frontier.proofs < len(forks) + len(bad_links):
+            for batch in by_size(forks, MAX_PROOFS):
+                await self.send(Proofs(batch, []))
+            for batch in by_size(bad_links, MAX_PROOFS):
+                await self.send(Proofs([], batch))
         have = dict(frontier.feeds)
         lacking = sum(max(0, seq - have.get(author, 0)) for author, seq in hub.entries.frontier().items())
         batch_bytes = BULK_BATCH_BYTES if lacking > BULK_THRESHOLD else BATCH_BYTES
@@ -358,16 +397,13 @@ class Session:
                 chunks, size, entries = [], 0, 0
         if chunks:
             await self._send_entries(chunks)
-        forks, bad_links = hub.proofs()
-        if frontier.proofs < len(forks) + len(bad_links):
-            for i in range(0, max(len(forks), len(bad_links)), 1024):
-                await self.send(Proofs(forks[i : i + 1024], bad_links[i : i + 1024]))
         height = frontier.height
         while True:
             raws = hub.state.blocks_after(height, MAX_BLOCKS)
             if not raws:
                 break
-            await self.send(Blocks(raws))
+            for batch in by_size(raws, MAX_BLOCKS):
+                await self.send(Blocks(batch))
             self.stats["blocks_out"] += len(raws)
             height += len(raws)
         if frontier.height == hub.state.height and frontier.height > 0 and frontier.head != hub.state.state.block_id:
@@ -381,6 +417,24 @@ class Session:
 
     async def close(self) -> None:
         await self.link.close()
+
+
+def by_size(items: Sequence[bytes], most: int, budget: int = MAX_FRAME_BYTES - 64 * 1024) -> Iterator[list[bytes]]:
+    """`items` in consecutive batches of at most `most` items that fit one frame. An item too
+    large for any frame is left out (no peer could take it)."""
+    batch: list[bytes] = []
+    size = 0
+    for item in items:
+        if len(item) > budget:
+            log.warning("left out an item of %d bytes, too large for a frame", len(item))
+            continue
+        if batch and (len(batch) == most or size + len(item) > budget):
+            yield batch
+            batch, size = [], 0
+        batch.append(item)
+        size += len(item)
+    if batch:
+        yield batch
 
 
 def _author_of(raw: bytes) -> bytes:
