@@ -6,6 +6,7 @@ values the code has."""
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import re
 import typing
 from pathlib import Path
@@ -14,6 +15,7 @@ import msgspec
 import pytest
 
 from commune.chain.refusal import BlockReason
+from commune.log import store
 from commune.log.refusal import Reason
 from commune.net import certificate, discovery, framing, hub, invitation, messages, sync, transport
 
@@ -183,7 +185,7 @@ def test_entry_refusals_classed_as_the_code_does(network: str) -> None:
     benign = {name for name, cls in table.items() if cls.startswith("benign")}
     assert benign == {r.value for r in sync.BENIGN}
     held = {name for name, cls in table.items() if cls == "benign, held back"}
-    assert held == {"seq_gap", "missing_ref", "time_behind_ref"}
+    assert held == {"seq_gap", "missing_ref"}
     for name, cls in table.items():
         assert cls.startswith(("benign", "hostile")), f"{name}: {cls!r}"
 
@@ -215,6 +217,9 @@ CONSTANTS: dict[str, tuple[object, str]] = {
     "BULK_THRESHOLD": (sync.BULK_THRESHOLD, "number"),
     "SMALL_BATCH": (sync.SMALL_BATCH, "number"),
     "BATCH_BYTES": (sync.BATCH_BYTES, "number"),
+    "BULK_BATCH_BYTES": (sync.BULK_BATCH_BYTES, "number"),
+    "CHUNK_ENTRIES": (store.CHUNK_ENTRIES, "number"),
+    "LIVENESS_INTERVALS": (sync.LIVENESS_INTERVALS, "number"),
     "MAX_CARRY": (sync.MAX_CARRY, "number"),
     "MAX_PARKED": (hub.MAX_PARKED, "number"),
     **{f"Limits.{f.name}": (f.default, "number") for f in dataclasses.fields(hub.Limits)},
@@ -267,6 +272,14 @@ def test_the_limits_table_agrees_with_the_code(network: str) -> None:
     assert table["Sessions"] == f"{limits.max_sessions:,}"
     assert table["Entries held back per session"] == f"{sync.MAX_CARRY:,}"
     assert table["Parked blocks"] == f"{hub.MAX_PARKED:,} heights"
+    silence = sync.LIVENESS_INTERVALS * limits.anti_entropy_s + sync.HELLO_TIMEOUT_S
+    assert table["Silence on a running link, both ways (19.10)"].startswith(f"{silence:,.0f} s ")
+
+
+def test_the_size_budget_of_blocks_proofs_and_pushes_is_the_code_default(network: str) -> None:
+    budget = inspect.signature(sync.by_size).parameters["budget"].default
+    assert budget == framing.MAX_FRAME_BYTES - 65_536
+    assert f"{budget:,} bytes (`MAX_FRAME_BYTES` − 65,536)" in network
 
 
 # -- the examples of 19.16 ------------------------------------------------------------------------------
