@@ -155,7 +155,8 @@ class Hub:
         log.warning("dropped peer %s (%s): %s; backing off %.0f s", key.hex()[:16], reason, text, info.backoff_s)
 
     def _forgive(self, key: bytes) -> None:
-        """A session that ended without a protocol error: the next error starts the backoff anew."""
+        """A session that went through a whole exchange (a Synced came) and ended without a
+        protocol error: the next error starts the backoff anew."""
         info = self.peers.get(key)
         if info is not None:
             info.backoff_s = 0.0
@@ -204,9 +205,11 @@ class Hub:
             await _quietly(session.send, _refuse(exc))
         except (CommuneError, OSError) as exc:
             log.info("session with %s ended: %s", session.peer.hex()[:16], getattr(exc, "message", exc))
-            self._forgive(session.peer)
+            if session.received_synced.is_set():
+                self._forgive(session.peer)
         else:
-            self._forgive(session.peer)
+            if session.received_synced.is_set():
+                self._forgive(session.peer)
         finally:
             self.sessions.discard(session)
             session.link.abort()

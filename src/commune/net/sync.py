@@ -71,6 +71,9 @@ LIVENESS_INTERVALS = 3
 HELLO_TIMEOUT_S = 10.0
 
 _unpack = msgspec.msgpack.Decoder(list[bytes]).decode
+_pack = msgspec.msgpack.Encoder().encode
+#: Entries per chunk when a chunk is cut to fit a frame.
+CHUNK_LIMIT = 256
 
 #: Refusals an honest peer can cause (a push racing a catch-up, clocks apart, a newer version);
 #: the entries wait or are dropped, the peer is not punished.
@@ -242,8 +245,8 @@ class Session:
             if loop.time() - self._last_heard > LIVENESS_INTERVALS * interval + HELLO_TIMEOUT_S:
                 raise CommuneError("nothing came over the link for too long: it is taken as cut", reason="link_dead")
             if not self.one_shot and not self._awaiting:
-                self._awaiting = True
-                await self.send(self.hub.frontier())
+                # Queued, not awaited: a send stalled on a cut link must not stop this check.
+                self._awaiting = self.post(self.hub.frontier())
 
     async def _handle(self, message: Message) -> bool:
         """Act on one message; True when the session is over."""
@@ -380,7 +383,7 @@ class Session:
         batch_bytes = BULK_BATCH_BYTES if lacking > BULK_THRESHOLD else BATCH_BYTES
         chunks: list[bytes] = []
         size = entries = 0
-        for count, packed in hub.entries.chunks_since(have):
+        for count, packed in _fitting(hub.entries.chunks_since(have)):
             if (
                 size + len(packed) > MAX_FRAME_BYTES - 4096
                 or len(chunks) == MAX_CHUNKS
@@ -435,6 +438,16 @@ def by_size(items: Sequence[bytes], most: int, budget: int = MAX_FRAME_BYTES - 6
         size += len(item)
     if batch:
         yield batch
+
+
+def _fitting(chunks: Iterable[tuple[int, bytes]]) -> Iterator[tuple[int, bytes]]:
+    """Chunks cut smaller where one would not fit a frame (large entries)."""
+    for count, packed in chunks:
+        if len(packed) <= MAX_FRAME_BYTES - 64 * 1024:
+            yield count, packed
+            continue
+        for batch in by_size(_unpack(packed), CHUNK_LIMIT):
+            yield len(batch), _pack(batch)
 
 
 def _author_of(raw: bytes) -> bytes:
