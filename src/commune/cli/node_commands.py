@@ -337,18 +337,18 @@ def _sync_with_progress(node: Node, key: bytes, address: str, show: bool) -> dic
     with Progress(
         TextColumn("entries"),
         BarColumn(),
-        TextColumn("{task.completed:,}/{task.total:,}"),
+        TextColumn("{task.fields[count]}"),
         TextColumn("{task.fields[rate]}"),
         TimeRemainingColumn(),
         console=console,
         transient=True,
     ) as bar:
-        task = bar.add_task("sync", total=None, rate="")
+        task = bar.add_task("sync", total=None, count="", rate="")
         started = time.perf_counter()
 
         def progress(done: int, expected: int) -> None:
             rate = done / max(time.perf_counter() - started, 1e-6)
-            bar.update(task, completed=done, total=expected, rate=f"{rate:,.0f}/s")
+            bar.update(task, completed=done, total=expected, count=f"{done:,}/{expected:,}", rate=f"{rate:,.0f}/s")
 
         return asyncio.run(node.sync(key, address, progress=progress))
 
