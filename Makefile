@@ -9,6 +9,11 @@ STAMP  := $(VENV)/.installed
 setup: $(STAMP)
 
 $(STAMP): pyproject.toml
+	@# The network tests make network namespaces with `ip` (iproute2) and draw a terminal with
+	@# `script` (bsdutils); install them from Debian if missing (idempotent).
+	@command -v ip >/dev/null && command -v script >/dev/null || { \
+	  command -v apt-get >/dev/null && { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iproute2 bsdutils >/dev/null; } \
+	  || echo "note: install iproute2 and bsdutils for the network tests"; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
 	touch $@
