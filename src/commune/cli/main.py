@@ -67,4 +67,5 @@ def demo(
     except CommuneError as exc:
         raise fail(exc) from None
 
+
 __all__ = ["EXIT_USER_ERROR", "KEY_FILE", "app"]

@@ -40,6 +40,7 @@ from commune.log.bodies import (
     Vote,
 )
 from commune.net.hub import Limits
+from commune.net.invitation import Invitation
 from commune.node import control
 from commune.node.node import Node, NodeError, parse_peer
 from commune.node.serve import serve as serve_node
@@ -230,7 +231,8 @@ def invite(
 def _serving_addresses(node: Node) -> list[str]:
     path = node.root / "serving.json"
     try:
-        addresses = list(json.loads(path.read_text())["addresses"])
+        serving = json.loads(path.read_text())
+        addresses = list(serving.get("advertised") or serving["addresses"])
     except (OSError, ValueError, KeyError):
         return []
     # A node listening on every interface cannot say which address others reach it at.
@@ -249,8 +251,10 @@ def join(
         node = asyncio.run(Node.join(data_dir, token, clock()))
         try:
             node.append(RegisterInvestor(name) if investor else Profile(name))
-            key, address = next((k, a) for k, addrs in node.known_peers().items() for a in sorted(addrs))
-            asyncio.run(node.sync(key, address))
+            inviter = Invitation.from_text(token).inviter
+            for address in sorted(node.known_peers().get(inviter, ())):
+                asyncio.run(node.sync(inviter, address))  # the inviter admits this node's links
+                break
             console.print(f"joined {node.state.genesis.charter.name!r} at height {node.state.height} as {name}")
             console.print(f"your public key: {node.key.public.hex()}")
             if not investor:
@@ -314,8 +318,8 @@ def sync(
         if stats is None:
             node = _open(data_dir)
             try:
-                node.add_peer(key, address)
                 stats = _sync_with_progress(node, key, address, show=not as_json)
+                node.add_peer(key, address)  # remembered once it answered
                 stats["height"] = node.state.height
                 stats["digest"] = node.digest().hex()
             finally:
@@ -521,7 +525,7 @@ def confirm_deposit(
             if len(found) != 1:
                 raise NodeError(
                     f"{'no' if not found else 'more than one'} deposit awaiting confirmation matches {deposit_id!r}; "
-                    "`commune status` on a synced node lists none yet? sync first",
+                    "`commune pending` lists those awaiting confirmation; sync first if it is not there",
                     reason="unknown_deposit",
                 )
             pid, p = found[0]

@@ -61,8 +61,8 @@ async def _answer(node: Node, request: dict[str, Any]) -> dict[str, Any]:
         return {"ok": True, **node.status()}
     if op == "sync":
         key, address = parse_peer(request["peer"])
-        node.add_peer(key, address)
         stats = await node.sync(key, address)
+        node.add_peer(key, address)  # remembered once it answered
         return {"ok": True, **stats}
     if op == "tick":
         block = node.steward_tick()

@@ -17,11 +17,12 @@ import os
 import signal
 from collections.abc import Sequence
 
+from commune.core.errors import CommuneError
 from commune.net.discovery import Discovery, Peer
 from commune.net.hub import Limits
 from commune.net.transport import split_address
 from commune.node import control
-from commune.node.node import SERVING_FILE, SOCKET_FILE, Node
+from commune.node.node import SERVING_FILE, SOCKET_FILE, Node, NodeError
 
 log = logging.getLogger("commune.node")
 
@@ -40,6 +41,12 @@ async def serve(
 ) -> None:
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
+    running = await loop.run_in_executor(None, _serving_already, node)
+    if running is not None:
+        raise NodeError(
+            f"a node already serves {node.root} (process {running}); stop it first, or use another directory",
+            reason="already_serving",
+        )
     for sig in (signal.SIGTERM, signal.SIGINT):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
@@ -51,7 +58,15 @@ async def serve(
     discovery: Discovery | None = None
     control_server = None
     try:
-        addresses = [await hub.listen(address) for address in listen]
+        addresses = []
+        for address in listen:
+            try:
+                addresses.append(await hub.listen(address))
+            except OSError as exc:
+                raise NodeError(
+                    f"cannot listen on {address}: {exc.strerror or exc}; choose another --listen host:port",
+                    reason="cannot_listen",
+                ) from None
         with contextlib.suppress(FileNotFoundError):
             socket_path.unlink()  # left by a node that was killed
         control_server = await asyncio.start_unix_server(
@@ -68,7 +83,16 @@ async def serve(
             discovery = Discovery(node.commune, node.key.public, port, list(discover_on), found)
             await loop.run_in_executor(None, discovery.start)
         tmp = serving_path.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"pid": os.getpid(), "key": node.key.public.hex(), "addresses": addresses}))
+        tmp.write_text(
+            json.dumps(
+                {
+                    "pid": os.getpid(),
+                    "key": node.key.public.hex(),
+                    "addresses": addresses,
+                    "advertised": list(advertise),
+                }
+            )
+        )
         os.replace(tmp, serving_path)
         if advertise:
             node.advertise(advertise)
@@ -84,7 +108,7 @@ async def serve(
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), block_interval_s)
     finally:
-        for path in (serving_path, socket_path):
+        for path in (serving_path, socket_path) if control_server is not None else ():
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()
         if control_server is not None:
@@ -93,3 +117,17 @@ async def serve(
             await loop.run_in_executor(None, discovery.close)
         await hub.close()
         node.hub = None
+
+
+def _serving_already(node: Node) -> int | None:
+    """The process id of a live node serving `node`'s directory, if there is one."""
+    try:
+        answer = control.request(node.root, {"op": "status"}, timeout=5)
+    except (OSError, ValueError, CommuneError):
+        return None
+    if answer is None:
+        return None
+    try:
+        return int(json.loads((node.root / SERVING_FILE).read_text())["pid"])
+    except (OSError, ValueError, KeyError):
+        return -1

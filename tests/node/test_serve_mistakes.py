@@ -1,0 +1,42 @@
+"""Mistakes around `commune serve` get one plain sentence and change nothing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from nodekit import Served, as_json, commune, free_port
+
+
+def test_a_second_node_on_one_directory_or_a_taken_port_is_refused(tmp_path: Path) -> None:
+    ana, bo = tmp_path / "ana", tmp_path / "bo"
+    commune("found", "--name", "One", "--as", "Ana", "-d", str(ana))
+    commune("found", "--name", "Two", "--as", "Bo", "-d", str(bo))
+    first = Served(ana, free_port())
+    try:
+        again = commune("serve", "-d", str(ana), "--listen", f"127.0.0.1:{free_port()}", check=False)
+        assert again.returncode == 2 and "a node already serves" in again.stderr
+        assert as_json("status", "-d", str(ana))["serving"]  # the first node still answers on node.sock
+        taken = commune("serve", "-d", str(bo), "--listen", f"127.0.0.1:{first.port}", check=False)
+        assert taken.returncode == 2 and "cannot listen on" in taken.stderr and "Traceback" not in taken.stderr
+        assert not (bo / "serving.json").exists()
+    finally:
+        assert first.stop() == 0
+
+
+def test_joining_goes_to_the_inviter_whatever_other_peers_are_known(tmp_path: Path) -> None:
+    """A newcomer whose profile advertises an address is not yet a participant: a later joiner
+    learns that address but must sync with its inviter, who admits its links."""
+    ana, dee, eve = tmp_path / "ana", tmp_path / "dee", tmp_path / "eve"
+    commune("found", "--name", "Joins", "--as", "Ana", "-d", str(ana))
+    served = [Served(ana, free_port())]
+    try:
+        commune("join", commune("invite", "-d", str(ana)).stdout.strip(), "--name", "Dee", "-d", str(dee))
+        port = free_port()
+        served.append(Served(dee, port, "--peer", served[0].peer, "--advertise", f"127.0.0.1:{port}"))
+        commune("join", commune("invite", "-d", str(ana)).stdout.strip(), "--name", "Eve", "-d", str(eve))
+        eve_status = as_json("status", "-d", str(eve))
+        assert eve_status["commune"] == as_json("status", "-d", str(ana))["commune"]
+        assert eve_status["height"] >= 2  # the blocks that took in Dee's entries reached Eve
+    finally:
+        for s in served:
+            s.stop()
