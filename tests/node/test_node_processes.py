@@ -61,10 +61,11 @@ def test_a_commune_of_three_nodes_agrees(tmp_path: Path) -> None:
         commune("deposit", "100.00", "--reference", "SEPA 1", "-d", str(ben))
         wait_for(lambda: len(as_json("pending", "-d", str(ana))) == 1, what="the deposit to reach the steward")
         (deposit,) = as_json("pending", "-d", str(ana))
-        assert deposit["amount_minor"] == 10_000 and deposit["who"] == "Ben"
+        assert deposit["amount_minor"] == 10_000 and deposit["who"] == "Ben" and deposit["reference"] == "SEPA 1"
         commune("steward", "confirm-deposit", deposit["id"][:12], "-d", str(ana))
         wait_for(lambda: status(ben)["balance_minor"] == 10_000, what="the credit")
         commune("transfer", "Cai", "30.00", "--memo", "flour", "-d", str(ben))
+        assert status(ben)["balance_minor"] == 7_000  # counts the transfer at once, on the chain yet or not
         # An overdraft is refused before it is signed: nothing is written, the exit code says so.
         over = commune("transfer", "Cai", "1,000.00", "-d", str(ben), check=False)
         assert over.returncode == 4, over.stderr
@@ -82,6 +83,9 @@ def test_a_commune_of_three_nodes_agrees(tmp_path: Path) -> None:
                 what="vote",
             )
         wait_for(lambda: as_json("proposals", "-d", str(cai))[0]["status"] == "passed", what="the proposal to pass")
+        (passed,) = as_json("proposals", "-d", str(cai))
+        assert passed["motion"] == "register enterprise 'Bike Workshop'"
+        assert passed["electorate"] == 3 and passed["needed"] == 2 and passed["yes"] >= 2 and passed["no"] == 0
 
         # Everyone ends at the same height with the same digest.
         wait_for(

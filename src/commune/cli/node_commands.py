@@ -46,8 +46,10 @@ from commune.node.node import Node, NodeError, parse_peer
 from commune.node.serve import serve as serve_node
 from commune.rules.accounts import participant_of
 from commune.rules.charter import DAY_MS
+from commune.rules.governance import tally
 from commune.rules.ledger import available
 from commune.rules.model import CommuneState
+from commune.state.reports import iso_date
 
 enterprise_app = typer.Typer(help="Member enterprises: attest who works there.", no_args_is_help=True)
 steward_app = typer.Typer(help="A steward's duties that need a person: confirming the bank.", no_args_is_help=True)
@@ -371,7 +373,14 @@ def status(data_dir: Path = DirOption, as_json: bool = JsonOption) -> None:
             info.pop("ok", None)
             key = node.key.public
             state = node.state.state
-            info["balance_minor"] = _balance(state, key)
+            info["balance_minor"] = node.spendable()
+            member = state.tables["members"].get(key)
+            info["voting"] = state.is_voting_member(key)
+            info["probation_until"] = (
+                iso_date(member.probation_until_ms)
+                if member is not None and member.current and not info["voting"]
+                else None
+            )
             currency = node.state.genesis.charter.currency
         finally:
             node.close()
@@ -384,7 +393,7 @@ def status(data_dir: Path = DirOption, as_json: bool = JsonOption) -> None:
     role = (
         "steward"
         if info["steward"]
-        else "member"
+        else ("member" if info["voting"] else f"member on probation until {info['probation_until']}: no vote yet")
         if info["member"]
         else "participant"
         if info["participant"]
@@ -635,23 +644,45 @@ def proposals(data_dir: Path = DirOption, as_json: bool = JsonOption) -> None:
     with plain_errors():
         node = _open(data_dir)
         try:
-            rows = [
-                {
-                    "id": pid.hex(),
-                    "status": p.status,
-                    "motion": type(_motion_decoder.decode(p.motion)).__name__.removesuffix("Motion"),
-                    "needed": p.needed,
-                    "deadline_ms": p.deadline_ms,
-                }
-                for pid, p in node.state.state.tables["proposals"].items()
-            ]
+            state = node.state.state
+            rows = []
+            for pid, p in state.tables["proposals"].items():
+                yes, no = tally(state, pid, p)
+                rows.append(
+                    {
+                        "id": pid.hex(),
+                        "status": p.status,
+                        "motion": _describe_motion(node, _motion_decoder.decode(p.motion)),
+                        "yes": yes,
+                        "no": no,
+                        "needed": p.needed,
+                        "electorate": p.electorate,
+                        "deadline_ms": p.deadline_ms,
+                        "deadline": iso_date(p.deadline_ms),
+                    }
+                )
         finally:
             node.close()
     if as_json:
         console.print_json(json.dumps(rows))
         return
+    if not rows:
+        console.print("no proposals yet (`commune propose` puts one to the vote)")
     for r in rows:
-        console.print(f"{r['id'][:16]}  {r['status']:<8} {r['motion']:<20} needs {r['needed']} yes", highlight=False)
+        console.print(
+            f"{r['id'][:16]}  {r['status']:<8} {r['motion']}: {r['yes']} yes, {r['no']} no, "
+            f"{r['needed']} of {r['electorate']} needed, closes {r['deadline']}",
+            highlight=False,
+        )
+
+
+def _describe_motion(node: Node, motion: object) -> str:
+    names = node.state.state.tables["names"]
+    if isinstance(motion, RegisterEnterpriseMotion):
+        return f"register enterprise {motion.name!r}"
+    if isinstance(motion, ElectStewardMotion):
+        return f"elect {names.get(motion.steward, motion.steward.hex()[:16])} steward"
+    return type(motion).__name__.removesuffix("Motion")
 
 
 @app.command()
@@ -667,6 +698,7 @@ def pending(data_dir: Path = DirOption, as_json: bool = JsonOption) -> None:
                     "kind": p.kind,
                     "amount_minor": p.amount,
                     "who": _account_name(node, p.account),
+                    "reference": p.reference,
                 }
                 for pid, p in node.state.state.tables["pending"].items()
             ]
@@ -675,8 +707,11 @@ def pending(data_dir: Path = DirOption, as_json: bool = JsonOption) -> None:
     if as_json:
         console.print_json(json.dumps(rows))
         return
+    if not rows:
+        console.print("nothing awaits a steward's confirmation")
     for r in rows:
         console.print(
-            f"{r['id'][:16]}  {r['kind']:<10} {format_amount(r['amount_minor'], currency):>14}  {r['who']}",
+            f"{r['id'][:16]}  {r['kind']:<10} {format_amount(r['amount_minor'], currency):>14}  {r['who']}"
+            + (f"  ref {r['reference']}" if r["reference"] else ""),
             highlight=False,
         )

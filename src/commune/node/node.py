@@ -42,6 +42,7 @@ from commune.net.transport import TlsTransport, split_address
 from commune.rules import engine
 from commune.rules.charter import Charter
 from commune.rules.effects import Refuse
+from commune.rules.ledger import available
 from commune.rules.refusal import RuleReason, RuleRefused
 from commune.state.store import StateStore
 
@@ -207,6 +208,24 @@ class Node:
             finally:
                 state.rollback()
             raise RuleRefused(RuleReason(effects[0].reason), detail.partition(": ")[2] if ": " in detail else "")
+
+    def spendable(self) -> int:
+        """What this node's person may spend now: what the chain credited them and their accrued
+        dividends, less their spends, those signed but not yet on the chain included."""
+        state = self.state.state
+        me = self.key.public
+        if not state.is_participant(me):
+            return 0
+        head = self.entries.head(me)
+        engine.begin_block(state, state.height + 1, max(self.clock.now_ms(), state.time_ms))
+        try:
+            for seq in range(state.tables["included"].get(me, 0) + 1, head.seq + 1 if head else 1):
+                own = self.entries.get(me, seq)
+                if own is not None:
+                    engine.take_in(state, own)
+            return available(state, me, state.height - 1)
+        finally:
+            state.rollback()
 
     def invite(self, addresses: Sequence[str], valid_ms: int) -> Invitation:
         return self.invitations.issue(self.commune, self.key.public, tuple(addresses), valid_ms)
