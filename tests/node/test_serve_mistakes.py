@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from nodekit import Served, as_json, commune, free_port
+from nodekit import Served, as_json, commune, free_port, wait_for
 
 
 def test_a_second_node_on_one_directory_or_a_taken_port_is_refused(tmp_path: Path) -> None:
@@ -40,3 +40,19 @@ def test_joining_goes_to_the_inviter_whatever_other_peers_are_known(tmp_path: Pa
     finally:
         for s in served:
             s.stop()
+
+
+def test_an_investor_is_known_by_the_name_they_registered_with(tmp_path: Path) -> None:
+    ana, cy = tmp_path / "ana", tmp_path / "cy"
+    commune("found", "--name", "Investors", "--as", "Ana", "-d", str(ana))
+    served = Served(ana, free_port())
+    try:
+        commune("join", commune("invite", "-d", str(ana)).stdout.strip(), "--name", "Cy", "--investor", "-d", str(cy))
+        wait_for(lambda: any(m["kind"] == "investor" for m in as_json("members", "-d", str(ana))), what="registration")
+        (investor,) = [m for m in as_json("members", "-d", str(ana)) if m["kind"] == "investor"]
+        assert investor["name"] == "Cy" and investor["key"] == as_json("status", "-d", str(cy))["key"]
+        # Named, the investor can be paid: Ana has no money, so the rules refuse, naming the overdraft.
+        paid = commune("transfer", "Cy", "1.00", "-d", str(ana), check=False)
+        assert paid.returncode == 4 and "refused (overdraft)" in paid.stderr
+    finally:
+        served.stop()

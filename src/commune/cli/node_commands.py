@@ -71,7 +71,7 @@ def _person(node: Node, text: str) -> bytes:
             return bytes.fromhex(text)
         except ValueError:
             pass
-    names = node.state.state.tables["names"]
+    names = _names(node.state.state)
     found = [k for k, name in names.items() if name.casefold() == text.casefold()]
     if not found:  # someone who joined and is not yet admitted: the profile in their feed
         for author in node.entries.frontier():
@@ -130,6 +130,14 @@ def _act_after_admission(node: Node, body: Body) -> None:
         node.append(body)
 
 
+def _names(state: CommuneState) -> dict[bytes, str]:
+    """Participants by name: investors by the name they registered with, everyone else by the
+    name in their latest profile."""
+    names = {key: investor.name for key, investor in state.tables["investors"].items()}
+    names.update(state.tables["names"])
+    return names
+
+
 def _balance(state: CommuneState, key: bytes) -> int:
     """What `key` may spend now: credits and accrued dividends, less their own spends."""
     return available(state, key, state.height) if state.is_participant(key) else 0
@@ -139,7 +147,7 @@ def _account_name(node: Node, account: str) -> str:
     state = node.state.state
     person = participant_of(account)
     if person is not None:
-        return state.tables["names"].get(person, person.hex()[:16])
+        return _names(state).get(person, person.hex()[:16])
     ent = state.tables["enterprises"].get(bytes.fromhex(account[2:])) if account.startswith("e:") else None
     return ent.name if ent else account
 
@@ -418,7 +426,7 @@ def members(data_dir: Path = DirOption, as_json: bool = JsonOption) -> None:
         node = _open(data_dir)
         try:
             state = node.state.state
-            names = state.tables["names"]
+            names = _names(state)
             enterprises = state.tables["enterprises"]
             rows = []
             for key, m in sorted(state.tables["members"].items(), key=lambda kv: names.get(kv[0], "")):
@@ -677,7 +685,7 @@ def proposals(data_dir: Path = DirOption, as_json: bool = JsonOption) -> None:
 
 
 def _describe_motion(node: Node, motion: object) -> str:
-    names = node.state.state.tables["names"]
+    names = _names(node.state.state)
     if isinstance(motion, RegisterEnterpriseMotion):
         return f"register enterprise {motion.name!r}"
     if isinstance(motion, ElectStewardMotion):
