@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import re
 import typing
-from pathlib import Path
 
-import msgspec
 import pytest
 
 from commune.chain.block import EntryRef, Header
@@ -19,57 +17,14 @@ from commune.rules import accounts, effects
 from commune.rules.charter import Charter
 from commune.rules.model import TABLES
 from commune.rules.refusal import RuleReason
+from docsections import PROTOCOL, code_name, field_names, names_in_column, part, rows, struct_fields
 
-DOC = Path(__file__).resolve().parents[2] / "docs" / "protocol.md"
+DOC = PROTOCOL
 
 
 @pytest.fixture(scope="module")
 def doc() -> str:
     return DOC.read_text(encoding="utf-8")
-
-
-def part(doc: str, title: str, level: int | None = None) -> str:
-    """The text under the first heading `## N. title`, `### N.M title` or `## Appendix: title`
-    (of `level` #s, if given), up to the next heading of the same or a higher level."""
-    hashes = f"#{{{level}}}" if level else "#{2,3}"
-    pattern = re.compile(rf"^({hashes}) (?:[\d.]+|Appendix:) {re.escape(title)}\s*$", re.M)
-    found = pattern.search(doc)
-    assert found, f"docs/protocol.md has no section titled {title!r}"
-    level = len(found.group(1))
-    rest = doc[found.end() :]
-    end = re.search(rf"^#{{2,{level}}} ", rest, re.M)
-    return rest[: end.start()] if end else rest
-
-
-def rows(text: str) -> list[list[str]]:
-    """The cells of every table row in `text` (header and rule lines left out)."""
-    out = []
-    for line in text.splitlines():
-        if not line.startswith("|") or re.match(r"^\|[\s|:-]+\|$", line):
-            continue
-        out.append([cell.strip() for cell in line.strip().strip("|").split("|")])
-    return out
-
-
-def code_name(cell: str) -> str | None:
-    """The first `name` (or `"name"`) in backticks in a table cell."""
-    m = re.match(r'`"?([a-z_][a-z0-9_]*)"?`', cell)
-    return m.group(1) if m else None
-
-
-def names_in_column(text: str, column: int) -> list[str]:
-    return [n for r in rows(text) if len(r) > column and (n := code_name(r[column])) is not None]
-
-
-def field_names(cell: str) -> list[str]:
-    """Field names of an array written as `[name: type, other: type]` in a cell."""
-    m = re.search(r"`\[(.*?)\]`", cell)
-    assert m, f"no [field: type, ...] array in {cell!r}"
-    return re.findall(r"([a-z_][a-z0-9_]*):", m.group(1))
-
-
-def struct_fields(cls: type) -> list[str]:
-    return [f.name for f in msgspec.structs.fields(cls)]
 
 
 def tag_of(cls: type) -> str:

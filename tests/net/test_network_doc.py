@@ -11,13 +11,14 @@ import re
 import typing
 from pathlib import Path
 
-import msgspec
 import pytest
 
+import docsections
 from commune.chain.refusal import BlockReason
 from commune.log import store
 from commune.log.refusal import Reason
 from commune.net import certificate, discovery, framing, hub, invitation, messages, sync, transport
+from docsections import field_names, part, rows, struct_fields
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "protocol.md"
 NET = Path(messages.__file__).resolve().parent
@@ -33,51 +34,16 @@ def network(doc: str) -> str:
     return part(doc, "The network", level=2)
 
 
-# -- reading the document (as tests/chain/test_protocol_doc.py does) ----------------------------------
-
-
-def part(doc: str, title: str, level: int | None = None) -> str:
-    """The text under the first heading `## N. title`, `### N.M title` or `## Appendix: title`
-    (of `level` #s, if given), up to the next heading of the same or a higher level."""
-    hashes = f"#{{{level}}}" if level else "#{2,3}"
-    pattern = re.compile(rf"^({hashes}) (?:[\d.]+|Appendix:) {re.escape(title)}\s*$", re.M)
-    found = pattern.search(doc)
-    assert found, f"docs/protocol.md has no section titled {title!r}"
-    level = len(found.group(1))
-    rest = doc[found.end() :]
-    end = re.search(rf"^#{{2,{level}}} ", rest, re.M)
-    return rest[: end.start()] if end else rest
-
-
-def rows(text: str) -> list[list[str]]:
-    """The cells of every table row in `text` (header and rule lines left out)."""
-    out = []
-    for line in text.splitlines():
-        if not line.startswith("|") or re.match(r"^\|[\s|:-]+\|$", line):
-            continue
-        out.append([cell.strip() for cell in line.strip().strip("|").split("|")])
-    return out
+#: Names in the network's tables: reasons (lower case) and constants (upper case, dotted).
+NAME = r"[A-Za-z_][A-Za-z0-9_.]*"
 
 
 def code_name(cell: str) -> str | None:
-    """The first `name` (or `"name"`) in backticks at the start of a table cell."""
-    m = re.match(r'`"?([A-Za-z_][A-Za-z0-9_.]*)"?`', cell)
-    return m.group(1) if m else None
+    return docsections.code_name(cell, NAME)
 
 
 def names_in_column(text: str, column: int) -> list[str]:
-    return [n for r in rows(text) if len(r) > column and (n := code_name(r[column])) is not None]
-
-
-def field_names(cell: str) -> list[str]:
-    """Field names of an array written as `[name: type, other: type]` in a cell."""
-    m = re.search(r"`\[(.*?)\]`", cell)
-    assert m, f"no [field: type, ...] array in {cell!r}"
-    return re.findall(r"([a-z_][a-z0-9_]*):", m.group(1))
-
-
-def struct_fields(cls: type) -> list[str]:
-    return [f.name for f in msgspec.structs.fields(cls)]
+    return docsections.names_in_column(text, column, NAME)
 
 
 def classes(text: str) -> dict[str, str]:

@@ -13,7 +13,10 @@ import asyncio
 import json
 import logging
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import TypeVar
 
 import msgspec
 import typer
@@ -51,6 +54,8 @@ from commune.rules.ledger import available
 from commune.rules.model import CommuneState
 from commune.state.reports import iso_date
 
+T = TypeVar("T")
+
 enterprise_app = typer.Typer(help="Member enterprises: attest who works there.", no_args_is_help=True)
 steward_app = typer.Typer(help="A steward's duties that need a person: confirming the bank.", no_args_is_help=True)
 propose_app = typer.Typer(help="Put a motion to the members' vote.", no_args_is_help=True)
@@ -61,6 +66,17 @@ app.add_typer(propose_app, name="propose")
 
 def _open(root: Path) -> Node:
     return Node(root, clock())
+
+
+@contextmanager
+def _node(root: Path) -> Iterator[Node]:
+    """The node in `root`, open for one command; its errors as one plain sentence."""
+    with plain_errors():
+        node = _open(root)
+        try:
+            yield node
+        finally:
+            node.close()
 
 
 def _person(node: Node, text: str) -> bytes:
@@ -101,9 +117,11 @@ def _enterprise(node: Node, text: str) -> bytes:
     raise NodeError(f"no enterprise {text!r}; the registered ones are: {names}", reason="unknown_enterprise")
 
 
-def _act(node: Node, body: Body, refs: tuple[bytes, ...] = ()) -> dict:
-    """Check `body` against the rules, then sign it in (through the serving node if there is one)."""
-    node.dry_run(body, refs)
+def _act(node: Node, body: Body, refs: tuple[bytes, ...] = (), *, check: bool = True) -> dict:
+    """Check `body` against the rules (unless it takes effect only after an entry not yet on the
+    chain), then sign it in (through the serving node if there is one)."""
+    if check:
+        node.dry_run(body, refs)
     answer = control.request(
         node.root,
         {"op": "append", "kind": KIND_OF[type(body)], "body": encode(body).hex(), "refs": [r.hex() for r in refs]},
@@ -121,13 +139,6 @@ def _own_profile_name(node: Node) -> str | None:
         if isinstance(entry.body, Profile):
             name = entry.body.name
     return name
-
-
-def _act_after_admission(node: Node, body: Body) -> None:
-    """Sign `body` in without the dry run: it takes effect after an entry not yet on the chain."""
-    answer = control.request(node.root, {"op": "append", "kind": KIND_OF[type(body)], "body": encode(body).hex()})
-    if answer is None:
-        node.append(body)
 
 
 def _names(state: CommuneState) -> dict[bytes, str]:
@@ -217,18 +228,14 @@ def invite(
     as_json: bool = JsonOption,
 ) -> None:
     """Invite someone: prints a token they give to `commune join`. It works once, for one person."""
-    with plain_errors():
-        node = _open(data_dir)
-        try:
-            addresses = list(address) or _serving_addresses(node)
-            if not addresses:
-                raise NodeError(
-                    "say where your node can be reached: --address host:port (or run `commune serve` first)",
-                    reason="no_address",
-                )
-            invitation = node.invite(addresses, valid_days * DAY_MS)
-        finally:
-            node.close()
+    with _node(data_dir) as node:
+        addresses = list(address) or _serving_addresses(node)
+        if not addresses:
+            raise NodeError(
+                "say where your node can be reached: --address host:port (or run `commune serve` first)",
+                reason="no_address",
+            )
+        invitation = node.invite(addresses, valid_days * DAY_MS)
     token = invitation.to_text()
     if as_json:
         console.print_json(json.dumps({"token": token, "expires_ms": invitation.expires_ms}))
@@ -422,37 +429,33 @@ def status(data_dir: Path = DirOption, as_json: bool = JsonOption) -> None:
 @app.command()
 def members(data_dir: Path = DirOption, as_json: bool = JsonOption) -> None:
     """The members and investors, with their enterprises and balances."""
-    with plain_errors():
-        node = _open(data_dir)
-        try:
-            state = node.state.state
-            names = _names(state)
-            enterprises = state.tables["enterprises"]
-            rows = []
-            for key, m in sorted(state.tables["members"].items(), key=lambda kv: names.get(kv[0], "")):
-                ent = enterprises.get(m.enterprise)
-                rows.append(
-                    {
-                        "key": key.hex(),
-                        "name": names.get(key, ""),
-                        "kind": "member" if m.current else "former member",
-                        "enterprise": ent.name if ent else "",
-                        "balance_minor": _balance(state, key),
-                    }
-                )
-            for key in sorted(state.tables["investors"]):
-                rows.append(
-                    {
-                        "key": key.hex(),
-                        "name": names.get(key, ""),
-                        "kind": "investor",
-                        "enterprise": "",
-                        "balance_minor": _balance(state, key),
-                    }
-                )
-            currency = node.state.genesis.charter.currency
-        finally:
-            node.close()
+    with _node(data_dir) as node:
+        state = node.state.state
+        names = _names(state)
+        enterprises = state.tables["enterprises"]
+        rows = []
+        for key, m in sorted(state.tables["members"].items(), key=lambda kv: names.get(kv[0], "")):
+            ent = enterprises.get(m.enterprise)
+            rows.append(
+                {
+                    "key": key.hex(),
+                    "name": names.get(key, ""),
+                    "kind": "member" if m.current else "former member",
+                    "enterprise": ent.name if ent else "",
+                    "balance_minor": _balance(state, key),
+                }
+            )
+        for key in sorted(state.tables["investors"]):
+            rows.append(
+                {
+                    "key": key.hex(),
+                    "name": names.get(key, ""),
+                    "kind": "investor",
+                    "enterprise": "",
+                    "balance_minor": _balance(state, key),
+                }
+            )
+        currency = node.state.genesis.charter.currency
     if as_json:
         console.print_json(json.dumps(rows))
         return
@@ -475,34 +478,26 @@ def enterprise_attest(
     as_json: bool = JsonOption,
 ) -> None:
     """Attest that PERSON works in your enterprise: the first step of their admission."""
-    with plain_errors():
-        node = _open(data_dir)
-        try:
-            body = Attest(_enterprise(node, enterprise), _person(node, person))
-            _done(_act(node, body), "attested", as_json)
-        finally:
-            node.close()
+    with _node(data_dir) as node:
+        body = Attest(_enterprise(node, enterprise), _person(node, person))
+        _done(_act(node, body), "attested", as_json)
 
 
 @app.command()
 def accept(data_dir: Path = DirOption, as_json: bool = JsonOption) -> None:
     """Accept the attestation made for you and ask to be admitted (after `enterprise attest`)."""
-    with plain_errors():
-        node = _open(data_dir)
-        try:
-            mine = [aid for aid, a in node.state.state.tables["attestations"].items() if a.person == node.key.public]
-            if not mine:
-                raise NodeError(
-                    "no attestation for you is on the chain yet: ask a signer of your enterprise to run "
-                    "`commune enterprise attest` with your key, then sync and try again",
-                    reason="no_attestation",
-                )
-            _done(_act(node, Accept(mine[-1])), "accepted; you are admitted with the next block", as_json)
-            name = _own_profile_name(node)
-            if name and node.key.public not in node.state.state.tables["names"]:
-                _act_after_admission(node, Profile(name))
-        finally:
-            node.close()
+    with _node(data_dir) as node:
+        mine = [aid for aid, a in node.state.state.tables["attestations"].items() if a.person == node.key.public]
+        if not mine:
+            raise NodeError(
+                "no attestation for you is on the chain yet: ask a signer of your enterprise to run "
+                "`commune enterprise attest` with your key, then sync and try again",
+                reason="no_attestation",
+            )
+        _done(_act(node, Accept(mine[-1])), "accepted; you are admitted with the next block", as_json)
+        name = _own_profile_name(node)
+        if name and node.key.public not in node.state.state.tables["names"]:
+            _act(node, Profile(name), check=False)  # after the acceptance
 
 
 @app.command()
@@ -513,14 +508,8 @@ def deposit(
     as_json: bool = JsonOption,
 ) -> None:
     """Say you sent money to the commune's bank; a steward confirms it when it arrives."""
-    with plain_errors():
-        node = _open(data_dir)
-        try:
-            money = parse_money(amount, node.state.genesis.charter.currency)
-            _positive(money.minor)
-            _done(_act(node, Deposit(node.key.public, money.minor, reference)), "deposit noted", as_json)
-        finally:
-            node.close()
+    with _node(data_dir) as node:
+        _done(_act(node, Deposit(node.key.public, _amount(node, amount), reference)), "deposit noted", as_json)
 
 
 @steward_app.command("confirm-deposit")
@@ -530,25 +519,16 @@ def confirm_deposit(
     as_json: bool = JsonOption,
 ) -> None:
     """Confirm that a deposit arrived in the bank: it becomes the depositor's credit."""
-    with plain_errors():
-        node = _open(data_dir)
-        try:
-            pending = node.state.state.tables["pending"]
-            found = [
-                (pid, p)
-                for pid, p in pending.items()
-                if pid.hex().startswith(deposit_id.lower()) and p.kind == "deposit"
-            ]
-            if len(found) != 1:
-                raise NodeError(
-                    f"{'no' if not found else 'more than one'} deposit awaiting confirmation matches {deposit_id!r}; "
-                    "`commune pending` lists those awaiting confirmation; sync first if it is not there",
-                    reason="unknown_deposit",
-                )
-            pid, p = found[0]
-            _done(_act(node, ConfirmDeposit(pid, p.amount)), "deposit confirmed", as_json)
-        finally:
-            node.close()
+    with _node(data_dir) as node:
+        deposits = {pid: p for pid, p in node.state.state.tables["pending"].items() if p.kind == "deposit"}
+        pid, p = _by_prefix(
+            deposits,
+            deposit_id,
+            "deposit awaiting confirmation",
+            "`commune pending` lists those awaiting confirmation; sync first if it is not there",
+            "unknown_deposit",
+        )
+        _done(_act(node, ConfirmDeposit(pid, p.amount)), "deposit confirmed", as_json)
 
 
 @app.command()
@@ -560,19 +540,27 @@ def transfer(
     as_json: bool = JsonOption,
 ) -> None:
     """Pay from your account to another participant."""
-    with plain_errors():
-        node = _open(data_dir)
-        try:
-            money = parse_money(amount, node.state.genesis.charter.currency)
-            _positive(money.minor)
-            _done(_act(node, Transfer(_person(node, to), money.minor, memo)), "transfer signed", as_json)
-        finally:
-            node.close()
+    with _node(data_dir) as node:
+        _done(_act(node, Transfer(_person(node, to), _amount(node, amount), memo)), "transfer signed", as_json)
 
 
-def _positive(minor: int) -> None:
+def _amount(node: Node, text: str) -> int:
+    """An amount as a person types it, in the commune's currency, in minor units; more than zero."""
+    minor = parse_money(text, node.state.genesis.charter.currency).minor
     if minor <= 0:
         raise NodeError("the amount must be more than zero", reason="bad_amount")
+    return minor
+
+
+def _by_prefix(rows: dict[bytes, T], prefix: str, what: str, hint: str, reason: str) -> tuple[bytes, T]:
+    """The one row whose id (hex) starts with `prefix`; a plain error naming `what` otherwise."""
+    found = [(rid, row) for rid, row in rows.items() if rid.hex().startswith(prefix.lower())]
+    if len(found) != 1:
+        raise NodeError(
+            f"{'no' if not found else 'more than one'} {what} matches {prefix!r}; {hint}",
+            reason=reason,
+        )
+    return found[0]
 
 
 @propose_app.command("register-enterprise")
@@ -585,13 +573,9 @@ def propose_register_enterprise(
     as_json: bool = JsonOption,
 ) -> None:
     """Propose to register a member enterprise."""
-    with plain_errors():
-        node = _open(data_dir)
-        try:
-            motion = RegisterEnterpriseMotion(name, tuple(_person(node, s) for s in signer), k)
-            _done(_act(node, Propose(motion, _deadline(node, days))), "proposed", as_json)
-        finally:
-            node.close()
+    with _node(data_dir) as node:
+        motion = RegisterEnterpriseMotion(name, tuple(_person(node, s) for s in signer), k)
+        _done(_act(node, Propose(motion, _deadline(node, days))), "proposed", as_json)
 
 
 @propose_app.command("elect-steward")
@@ -602,16 +586,12 @@ def propose_elect_steward(
     as_json: bool = JsonOption,
 ) -> None:
     """Propose to elect a member as a steward."""
-    with plain_errors():
-        node = _open(data_dir)
-        try:
-            _done(
-                _act(node, Propose(ElectStewardMotion(_person(node, person)), _deadline(node, days))),
-                "proposed",
-                as_json,
-            )
-        finally:
-            node.close()
+    with _node(data_dir) as node:
+        _done(
+            _act(node, Propose(ElectStewardMotion(_person(node, person)), _deadline(node, days))),
+            "proposed",
+            as_json,
+        )
 
 
 def _deadline(node: Node, days: int) -> int:
@@ -626,51 +606,37 @@ def vote(
     as_json: bool = JsonOption,
 ) -> None:
     """Vote on an open proposal."""
-    with plain_errors():
+    with _node(data_dir) as node:
         if choice not in ("yes", "no", "abstain"):
             raise CommuneError(f"{choice!r} is not a vote: write yes, no or abstain", reason="bad_choice")
-        node = _open(data_dir)
-        try:
-            proposals = node.state.state.tables["proposals"]
-            found = [
-                pid for pid, p in proposals.items() if pid.hex().startswith(proposal.lower()) and p.status == "open"
-            ]
-            if len(found) != 1:
-                raise NodeError(
-                    f"{'no' if not found else 'more than one'} open proposal matches {proposal!r}; "
-                    "sync first, or give more of its id",
-                    reason="unknown_proposal",
-                )
-            _done(_act(node, Vote(found[0], choice)), f"voted {choice}", as_json)
-        finally:
-            node.close()
+        open_ones = {pid: p for pid, p in node.state.state.tables["proposals"].items() if p.status == "open"}
+        pid, _ = _by_prefix(
+            open_ones, proposal, "open proposal", "sync first, or give more of its id", "unknown_proposal"
+        )
+        _done(_act(node, Vote(pid, choice)), f"voted {choice}", as_json)
 
 
 @app.command()
 def proposals(data_dir: Path = DirOption, as_json: bool = JsonOption) -> None:
     """The proposals, open and closed, with their tallies."""
-    with plain_errors():
-        node = _open(data_dir)
-        try:
-            state = node.state.state
-            rows = []
-            for pid, p in state.tables["proposals"].items():
-                yes, no = tally(state, pid, p)
-                rows.append(
-                    {
-                        "id": pid.hex(),
-                        "status": p.status,
-                        "motion": _describe_motion(node, _motion_decoder.decode(p.motion)),
-                        "yes": yes,
-                        "no": no,
-                        "needed": p.needed,
-                        "electorate": p.electorate,
-                        "deadline_ms": p.deadline_ms,
-                        "deadline": iso_date(p.deadline_ms),
-                    }
-                )
-        finally:
-            node.close()
+    with _node(data_dir) as node:
+        state = node.state.state
+        rows = []
+        for pid, p in state.tables["proposals"].items():
+            yes, no = tally(state, pid, p)
+            rows.append(
+                {
+                    "id": pid.hex(),
+                    "status": p.status,
+                    "motion": _describe_motion(node, _motion_decoder.decode(p.motion)),
+                    "yes": yes,
+                    "no": no,
+                    "needed": p.needed,
+                    "electorate": p.electorate,
+                    "deadline_ms": p.deadline_ms,
+                    "deadline": iso_date(p.deadline_ms),
+                }
+            )
     if as_json:
         console.print_json(json.dumps(rows))
         return
@@ -696,22 +662,18 @@ def _describe_motion(node: Node, motion: object) -> str:
 @app.command()
 def pending(data_dir: Path = DirOption, as_json: bool = JsonOption) -> None:
     """Deposits and withdrawals waiting for a steward to confirm them with the bank."""
-    with plain_errors():
-        node = _open(data_dir)
-        try:
-            currency = node.state.genesis.charter.currency
-            rows = [
-                {
-                    "id": pid.hex(),
-                    "kind": p.kind,
-                    "amount_minor": p.amount,
-                    "who": _account_name(node, p.account),
-                    "reference": p.reference,
-                }
-                for pid, p in node.state.state.tables["pending"].items()
-            ]
-        finally:
-            node.close()
+    with _node(data_dir) as node:
+        currency = node.state.genesis.charter.currency
+        rows = [
+            {
+                "id": pid.hex(),
+                "kind": p.kind,
+                "amount_minor": p.amount,
+                "who": _account_name(node, p.account),
+                "reference": p.reference,
+            }
+            for pid, p in node.state.state.tables["pending"].items()
+        ]
     if as_json:
         console.print_json(json.dumps(rows))
         return

@@ -443,10 +443,11 @@ class Hub:
 
     # -- the backlog of bulk-synced signatures -------------------------------------------------------
 
-    async def settle(self) -> None:
-        """Check every signature a bulk sync left unchecked and apply the blocks that waited for it."""
+    async def settle(self, step: int = 5_000) -> None:
+        """Check every signature a bulk sync left unchecked, `step` at a time (letting the loop
+        run between), pass on the bad-link proofs found, and apply the blocks that waited."""
         while self.entries.unverified():
-            found = self.entries.verify_backlog(limit=5_000)
+            found = self.entries.verify_backlog(limit=step)
             if found:
                 self.push(Proofs([], [p.to_bytes() for p in found]))
             self.retry_parked()
@@ -457,12 +458,7 @@ class Hub:
         while True:
             await self._backlog_wake.wait()
             self._backlog_wake.clear()
-            while self.entries.unverified():
-                found = self.entries.verify_backlog(limit=2_000)
-                if found:
-                    self.push(Proofs([], [p.to_bytes() for p in found]))
-                self.retry_parked()
-                await asyncio.sleep(0)
+            await self.settle(step=2_000)  # smaller steps: the node serves its peers meanwhile
             self.on_change()
 
 

@@ -18,11 +18,11 @@ entries through node.sock (see control.py) and read the stores directly.
 
 from __future__ import annotations
 
-import asyncio
+import contextlib
 import json
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from commune.chain.block import Block
@@ -43,6 +43,7 @@ from commune.rules import engine
 from commune.rules.charter import Charter
 from commune.rules.effects import Refuse
 from commune.rules.ledger import available
+from commune.rules.model import CommuneState
 from commune.rules.refusal import RuleReason, RuleRefused
 from commune.state.store import StateStore
 
@@ -97,6 +98,8 @@ class Node:
         self.writer = FeedWriter(self.entries, self.key)
         self.hub: Hub | None = None
         self._invitations: InvitationBook | None = None
+        joined = self.root / JOINED_WITH_FILE
+        self._joined = Invitation.from_text(joined.read_text()) if joined.exists() else None
 
     # -- founding and joining --------------------------------------------------------------
 
@@ -166,66 +169,59 @@ class Node:
             self.hub.publish([entry])
         return entry
 
+    @contextlib.contextmanager
+    def _ahead(self, now: int) -> Iterator[CommuneState]:
+        """The state as the next block would find it, with this feed's entries the chain has not
+        taken in yet applied (a spend counts against the balance as soon as it is signed);
+        rolled back afterwards."""
+        state = self.state.state
+        head = self.entries.head(self.key.public)
+        engine.begin_block(state, state.height + 1, now)
+        try:
+            for seq in range(state.tables["included"].get(self.key.public, 0) + 1, head.seq + 1 if head else 1):
+                own = self.entries.get(self.key.public, seq)
+                if own is not None:
+                    engine.take_in(state, own)
+            yield state
+        finally:
+            state.rollback()
+
     def dry_run(self, body: Body, refs: tuple[bytes, ...] = ()) -> None:
         """Would the rules take `body` in, on the chain as this node has it? RuleRefused if not.
         Nothing is signed into the feed: a mistake is caught before it becomes an entry."""
         head = self.entries.head(self.key.public)
         state = self.state.state
         now = max(self.clock.now_ms(), state.time_ms)
-        raw = sign_entry(
-            self.key,
-            commune=self.commune,
-            seq=head.seq + 1 if head else 1,
-            prev=head.id if head else ZERO_ID,
-            time_ms=now,
-            chain_ref=state.block_id,
-            body=body,
-            refs=refs,
+        entry = decode_entry(
+            sign_entry(
+                self.key,
+                commune=self.commune,
+                seq=head.seq + 1 if head else 1,
+                prev=head.id if head else ZERO_ID,
+                time_ms=now,
+                chain_ref=state.block_id,
+                body=body,
+                refs=refs,
+            )
         )
-        engine.begin_block(state, state.height + 1, now)
-        try:
-            # This feed's entries the chain has not taken in yet come first (a spend counts
-            # against the balance as soon as it is signed).
-            for seq in range(state.tables["included"].get(self.key.public, 0) + 1, head.seq + 1 if head else 1):
-                own = self.entries.get(self.key.public, seq)
-                if own is not None:
-                    engine.take_in(state, own)
-            effects = engine.take_in(state, decode_entry(raw))
-        finally:
-            state.rollback()
+        with self._ahead(now) as ahead:
+            effects = engine.take_in(ahead, entry)
         if effects and isinstance(effects[0], Refuse):
             detail = ""
-            engine.begin_block(state, state.height + 1, now)
-            try:  # once more, for the detail the refusal effect does not keep
-                for seq in range(state.tables["included"].get(self.key.public, 0) + 1, head.seq + 1 if head else 1):
-                    own = self.entries.get(self.key.public, seq)
-                    if own is not None:
-                        engine.take_in(state, own)
-                entry = decode_entry(raw)
-                engine.RULES[type(body)](state, entry, engine.chain_height_of(state, entry))
-            except RuleRefused as exc:
-                detail = exc.message
-            finally:
-                state.rollback()
-            raise RuleRefused(RuleReason(effects[0].reason), detail.partition(": ")[2] if ": " in detail else "")
+            with self._ahead(now) as ahead:  # once more, for the detail the refusal effect does not keep
+                try:
+                    engine.RULES[type(body)](ahead, entry, engine.chain_height_of(ahead, entry))
+                except RuleRefused as exc:
+                    detail = exc.message.partition(": ")[2]
+            raise RuleRefused(RuleReason(effects[0].reason), detail)
 
     def spendable(self) -> int:
         """What this node's person may spend now: what the chain credited them and their accrued
         dividends, less their spends, those signed but not yet on the chain included."""
-        state = self.state.state
-        me = self.key.public
-        if not state.is_participant(me):
+        if not self.state.state.is_participant(self.key.public):
             return 0
-        head = self.entries.head(me)
-        engine.begin_block(state, state.height + 1, max(self.clock.now_ms(), state.time_ms))
-        try:
-            for seq in range(state.tables["included"].get(me, 0) + 1, head.seq + 1 if head else 1):
-                own = self.entries.get(me, seq)
-                if own is not None:
-                    engine.take_in(state, own)
-            return available(state, me, state.height - 1)
-        finally:
-            state.rollback()
+        with self._ahead(max(self.clock.now_ms(), self.state.state.time_ms)) as ahead:
+            return available(ahead, self.key.public, ahead.height - 1)
 
     def invite(self, addresses: Sequence[str], valid_ms: int) -> Invitation:
         return self.invitations.issue(self.commune, self.key.public, tuple(addresses), valid_ms)
@@ -236,20 +232,22 @@ class Node:
             self._invitations = InvitationBook(self.root / INVITATIONS_FILE, self.clock)
         return self._invitations
 
+    def _pending_invitation(self) -> Invitation | None:
+        """The invitation this node joined with, while its person is not yet a participant
+        (then none is needed)."""
+        if self._joined is None or self.state.state.is_participant(self.key.public):
+            return None
+        return self._joined
+
     def _inviter(self) -> set[bytes]:
-        """The inviter of this node, while its person is not yet a participant."""
-        path = self.root / JOINED_WITH_FILE
-        if not path.exists() or self.state.state.is_participant(self.key.public):
-            return set()
-        return {Invitation.from_text(path.read_text()).inviter}
+        """Whom this node may dial though its state does not show them as a participant yet."""
+        invitation = self._pending_invitation()
+        return {invitation.inviter} if invitation else set()
 
     def joined_with(self) -> bytes:
-        """The secret of the invitation this node joined with, while its person is not yet a
-        participant (then no secret is needed and none is sent)."""
-        path = self.root / JOINED_WITH_FILE
-        if self.state.state.is_participant(self.key.public) or not path.exists():
-            return b""
-        return Invitation.from_text(path.read_text()).secret
+        """The secret to show when dialling: the invitation's, while it is needed."""
+        invitation = self._pending_invitation()
+        return invitation.secret if invitation else b""
 
     # -- the steward's duties ----------------------------------------------------------------
 
@@ -397,7 +395,3 @@ def _key_in(root: Path) -> SecretKey:
     if path.exists():
         return load_key_file(path)
     return create_key_file(path)
-
-
-async def wait_forever() -> None:  # pragma: no cover - used by serve
-    await asyncio.Event().wait()
