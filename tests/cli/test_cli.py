@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
 import stat
 import subprocess
 import sys
@@ -19,44 +18,6 @@ def commune(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[
     return subprocess.run(
         [sys.executable, "-m", "commune", *args], capture_output=True, text=True, cwd=cwd, env=env, timeout=120
     )
-
-
-def test_demo_runs_and_tells_what_happened(tmp_path: Path) -> None:
-    result = commune("demo", "--keep", str(tmp_path / "demo"))
-    assert result.returncode == 0, result.stderr
-    out = result.stdout
-    assert "3 entries received: 3 stored, 0 already held" in out
-    assert "(a replay): 0 stored, 3 already held" in out
-    for reason in ("bad_signature", "seq_gap", "malformed_entry"):
-        assert f"refused ({reason})" in out
-    assert "1 fork(s) proven" in out and "frozen from #3" in out
-    assert "1 skipped (feed frozen)" in out
-    # The commune on its chain: a refused overdraft, a vote from probation refused, the proposal
-    # passed, and both nodes at the same height with the same state digest.
-    assert "refused: overdraft" in out and "refused: not_in_electorate" in out
-    assert "the proposal passed; probation is now 30 days" in out
-    # The oven: bids above the reserve rate refused, cleared at 6 %, three months of rent: costs
-    # of 1.00 a month are the commune's own funds, the rest claims (the bank paid the vendor 300.00).
-    assert "refused: above_reserve_rate" in out and "cleared at 6.0000%" in out
-    assert "bank 500.00 = claims 497.00 + the commune's own funds 3.00" in out
-    digests = re.findall(r"node: height (\d+), state digest ([0-9a-f]{16})", out)
-    assert len(digests) == 2 and digests[0] == digests[1]
-    assert "Traceback" not in out + result.stderr
-    # The keys it made are private to their owner.
-    for name in ("ana", "ben"):
-        mode = stat.S_IMODE((tmp_path / "demo" / name / "secret.key").stat().st_mode)
-        assert mode == 0o600
-
-
-def test_demo_leaves_no_files_behind_by_default(tmp_path: Path) -> None:
-    env_tmp = tmp_path / "tmp"
-    env_tmp.mkdir()
-    result = subprocess.run(
-        [sys.executable, "-m", "commune", "demo"],
-        capture_output=True, text=True, timeout=120, env={**os.environ, "TMPDIR": str(env_tmp)},
-    )
-    assert result.returncode == 0, result.stderr
-    assert list(env_tmp.iterdir()) == []
 
 
 def test_key_new_then_show(tmp_path: Path) -> None:

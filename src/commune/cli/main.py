@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from commune import __version__
-from commune.cli import node_commands  # noqa: F401  (registers the node's commands)
+from commune.cli import node_commands, report_commands, stock_commands  # noqa: F401  (register the commands)
 from commune.cli.common import EXIT_USER_ERROR, app, console, fail
 from commune.core.errors import CommuneError
 from commune.core.keyfile import create_key_file, load_key_file
@@ -59,7 +59,7 @@ def key_show(data_dir: Path = typer.Argument(..., help="The node's data director
 def demo(
     keep: Path = typer.Option(None, "--keep", help="Keep the demo's files in this directory, not a temporary one."),
 ) -> None:
-    """Show signed feeds at work: two people append entries, one copies and checks the other's feed."""
+    """Play a year of a small commune on four real nodes on loopback (a simulated clock), in about a minute."""
     from commune.cli.demo import run_demo
 
     try:

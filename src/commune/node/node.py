@@ -26,7 +26,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from commune.chain.block import Block
-from commune.chain.genesis import decode_genesis, make_genesis
+from commune.chain.genesis import Genesis, decode_genesis, make_genesis
 from commune.chain.process import pending_entries, pending_proofs
 from commune.core.clock import Clock, SystemClock
 from commune.core.errors import CommuneError
@@ -132,9 +132,20 @@ class Node:
             key.public,
             [(e, [key.public], 1) for e in enterprises],
         )
+        return cls.from_genesis(root, genesis, founder, clock)
+
+    @classmethod
+    def from_genesis(
+        cls, root: str | os.PathLike[str], genesis: Genesis, name: str, clock: Clock | None = None
+    ) -> Node:
+        """Start a founder's node on a genesis the founders agreed (its key, made with
+        `ensure_key`, is among theirs): the state store, then the founder's profile."""
+        root = Path(root)
+        if (root / STATE_FILE).exists():
+            raise NodeError(f"{root} holds a commune already; use another directory", reason="commune_exists")
         StateStore(root / STATE_FILE, genesis).close()
         node = cls(root, clock)
-        node.append(Profile(founder))
+        node.append(Profile(name))
         return node
 
     @classmethod
@@ -362,6 +373,7 @@ class Node:
         """What this node holds and, while it serves, whom it is linked to."""
         state = self.state.state
         hub = self.hub
+        now = max(self.clock.now_ms(), state.time_ms)
         return {
             "key": self.key.public.hex(),
             "commune": self.commune.hex(),
@@ -371,6 +383,8 @@ class Node:
             "feeds": len(self.entries.frontier()),
             "unverified": self.entries.unverified(),
             "digest": self.digest().hex(),
+            "waiting": len(pending_entries(state, self.entries, now)),
+            "due": engine.anything_due(state, now),
             "participant": state.is_participant(self.key.public),
             "member": state.is_member(self.key.public),
             "steward": self.is_steward(),
@@ -386,6 +400,11 @@ class Node:
             self._invitations.close()
         self.entries.close()
         self.state.close()
+
+
+def ensure_key(root: str | os.PathLike[str]) -> bytes:
+    """The public key of the key in `root`, made if there is none (before founding together)."""
+    return _key_in(Path(root)).public
 
 
 def _key_in(root: Path) -> SecretKey:
