@@ -486,6 +486,7 @@ class Demo:
         relet_done = False
         for period in range(2, 13):
             self.clock.set(START_MS + (period - 1) * MONTH_MS + DAY_MS)
+            self.settle()  # the month before is settled first: this month's rent counts for this month
             events = []
             with self.reading() as node:
                 rented = dict(node.state.state.tables["assets"])
@@ -545,11 +546,15 @@ class Demo:
         with self.reading() as node:
             register = reports.stock_register(node.state)
         table = Table(title=title)
-        for col in ("asset", "for", "price", "rent", "bonds", "reserve rate", "state", "coupon", "debt service"):
-            table.add_column(col, justify="right" if col in ("price", "rent", "bonds", "debt service") else "left")
+        for col in ("asset", "for", "price", "rent", "bonds", "reserve", "state", "coupon", "debt service"):
+            table.add_column(
+                col,
+                justify="right" if col in ("price", "rent", "bonds", "debt service") else "left",
+                no_wrap=col in ("asset", "for", "state", "bonds"),
+            )
         for a in sorted(register.assets, key=lambda a: (a.opened_height, a.description)):
             table.add_row(
-                a.description,
+                a.description.removeprefix("a "),
                 a.renter_name,
                 money(a.price),
                 money(a.rent),
@@ -574,7 +579,9 @@ class Demo:
                 f"{month_name(p.period)}: {money(p.pool)} in the dividend pool, {money(p.per_member)} to each of "
                 f"{p.members} members, {money(p.carry)} carried"
             )
-        table = Table(title="Each member's dividends this year and net position (last month's dividend − rent share)")
+        self.say("each member's dividends this year, and their net position: last month's dividend less their share")
+        self.say("of the rent their co-op pays (positive: the commune pays them the difference; negative: they pay it)")
+        table = Table(title="Members")
         for col in ("member", "co-op", "dividends", "rent share", "net position", "can spend"):
             table.add_column(col, justify="left" if col in ("member", "co-op") else "right")
         for name, st in statements.items():
