@@ -97,7 +97,7 @@ def test_the_year_redeems_the_oven_relets_the_lease_and_pays_equal_dividends(kep
         assert cents(pool) == 1_600_00 + cents(carry)
         assert int(members) == 12 and cents(each) == cents(pool) // 12
         assert cents(carry_next) == cents(pool) - 12 * cents(each)
-    final = out[out.index("Each member's dividends this year") :]
+    final = out[out.index("each member's dividends this year") :]
     table = re.findall(r"│ (\w+)\s+│ (Bakery|Bicycle workshop|Print shop)\s+│\s+([\d,.]+) │", final)
     assert len(table) == 12 and len({dividends for *_, dividends in table}) == 1
 
