@@ -133,3 +133,22 @@ def test_demo_leaves_no_files_behind_by_default(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     assert "all equal" in result.stdout
     assert list(env_tmp.iterdir()) == []
+
+
+#: What differs from run to run: keys and ids, digests, process ids, seconds, heights.
+_VARIES = re.compile(r"commune id [0-9a-f]{16}|all equal: [0-9a-f]{16}|\(pid \d+|took \d+ s|at height \d+")
+
+
+@pytest.mark.slow
+def test_the_readme_tour_is_what_the_demo_prints(kept: tuple[Path, str]) -> None:
+    """The README's excerpts are real output: every line of its tour is in a run of today's demo,
+    up to what varies from run to run."""
+    _, out = kept
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    tour = readme[readme.index("## A tour") :]
+    block = tour[tour.index("```text\n") + 8 : tour.index("\n```", tour.index("```text\n"))]
+    printed = {_VARIES.sub("…", line.rstrip()) for line in out.splitlines()}
+    lines = [line for line in block.splitlines() if line.strip() and line.strip() != "…"]
+    assert len(lines) > 40
+    for line in lines:
+        assert _VARIES.sub("…", line.rstrip()) in printed, line

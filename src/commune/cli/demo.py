@@ -435,7 +435,10 @@ class Demo:
             names = {k: m for k, m in state.tables["names"].items()} | {
                 k: i.name for k, i in state.tables["investors"].items()
             }
-            bids = sorted((b for b in state.tables["bids"].values() if b.offer == offer), key=lambda b: b.received)
+            bids = sorted(  # by rate, then name: the order the clearing fills them in (its ties aside)
+                (b for b in state.tables["bids"].values() if b.offer == offer),
+                key=lambda b: (Fraction(b.rate_num, b.rate_den), names.get(b.bidder, "")),
+            )
         got = ", ".join(
             f"{names.get(b.bidder, '?')} {b.filled}" + (f" of {b.quantity}" if b.filled != b.quantity else "")
             for b in bids
