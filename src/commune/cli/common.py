@@ -10,6 +10,7 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from commune.core.clock import Clock, FileClock, SystemClock
 from commune.core.errors import CommuneError
@@ -62,7 +63,8 @@ def exit_code_for(exc: CommuneError) -> int:
 
 def fail(exc: CommuneError) -> typer.Exit:
     text = f"refused ({exc.reason}): {exc.message}" if isinstance(exc, RuleRefused) else exc.message
-    err_console.print(f"[bold red]error:[/] {text}", highlight=False)
+    # The message may quote what a person typed: never read it as markup.
+    err_console.print(f"[bold red]error:[/] {escape(text)}", highlight=False, soft_wrap=True)
     return typer.Exit(exit_code_for(exc))
 
 
