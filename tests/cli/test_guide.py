@@ -137,7 +137,8 @@ def test_every_command_in_the_guide_exists(line: str) -> None:
 
 
 def test_a_mistyped_command_would_be_caught() -> None:
-    assert _resolve("commune report me") == "commune has no command 'report'"
+    assert _resolve("commune reprot me") == "commune has no command 'reprot'"
+    assert _resolve("commune report me --json") is None
     assert _resolve("commune steward") is not None
     assert _resolve("commune serve --listen 127.0.0.1:7722 --lisen x") == "commune serve has no option --lisen"
     assert _resolve("commune enterprise attest Ben --enterprise Bakery -d ana") is None

@@ -1,5 +1,7 @@
-"""The node's commands: found, invite, join, serve, sync, status, members, and the first acts
-(attest, accept, deposit, transfer, propose, vote, and the steward's confirm-deposit).
+"""The node's commands: found, invite, join, serve, sync, status, members, and the acts on
+money and votes (attest, accept, deposit, transfer, withdraw, an enterprise's payments, propose,
+vote, delegate, and the steward's confirmations of what the bank did). The common stock's
+commands are in stock_commands.py, the reports in report_commands.py.
 
 A command that acts signs one entry in the person's feed. The rules are run on it first
 (`Node.dry_run`), so a mistake is refused with its reason before anything is written. If a
@@ -28,19 +30,28 @@ from commune.core.errors import CommuneError
 from commune.core.money import format_amount, parse_money
 from commune.log.bodies import (
     KIND_OF,
+    TOPICS,
     Accept,
+    Approve,
     Attest,
     Body,
+    ChangeCharterMotion,
     ConfirmDeposit,
+    ConfirmPayment,
+    Delegate,
     Deposit,
     ElectStewardMotion,
+    EnterpriseTransfer,
+    ExpelEnterpriseMotion,
     Motion,
     Profile,
     Propose,
+    RecallStewardMotion,
     RegisterEnterpriseMotion,
     RegisterInvestor,
     Transfer,
     Vote,
+    Withdraw,
 )
 from commune.net.hub import Limits
 from commune.net.invitation import Invitation
@@ -56,12 +67,20 @@ from commune.state.reports import iso_date
 
 T = TypeVar("T")
 
-enterprise_app = typer.Typer(help="Member enterprises: attest who works there.", no_args_is_help=True)
-steward_app = typer.Typer(help="A steward's duties that need a person: confirming the bank.", no_args_is_help=True)
+enterprise_app = typer.Typer(
+    help="Member enterprises: attest who works there, pay from their accounts.", no_args_is_help=True
+)
+steward_app = typer.Typer(
+    help="A steward's duties that need a person: confirming what the bank did.", no_args_is_help=True
+)
 propose_app = typer.Typer(help="Put a motion to the members' vote.", no_args_is_help=True)
 app.add_typer(enterprise_app, name="enterprise")
 app.add_typer(steward_app, name="steward")
 app.add_typer(propose_app, name="propose")
+
+#: For commands that take an amount as an argument: a typed "-5" is an amount to refuse in words,
+#: not an option nobody has.
+AMOUNT_ARGS = {"ignore_unknown_options": True}
 
 
 def _open(root: Path) -> Node:
@@ -115,6 +134,32 @@ def _enterprise(node: Node, text: str) -> bytes:
         return found[0]
     names = ", ".join(sorted(e.name for e in enterprises.values())) or "none yet"
     raise NodeError(f"no enterprise {text!r}; the registered ones are: {names}", reason="unknown_enterprise")
+
+
+def _payee(node: Node, text: str) -> bytes:
+    """Whom a payment goes to: a participant (name or key), else an enterprise by its name."""
+    try:
+        return _person(node, text)
+    except NodeError as exc:
+        if exc.reason != "unknown_person":
+            raise
+        wanted = text.strip().casefold()
+        found = [eid for eid, e in node.state.state.tables["enterprises"].items() if e.name.casefold() == wanted]
+        if len(found) == 1:
+            return found[0]
+        raise NodeError(
+            f"no one and no enterprise called {text!r} is known here; give a public key (64 hex digits) or sync first",
+            reason="unknown_person",
+        ) from None
+
+
+def _text(text: str, what: str, limit: int = 200, *, required: bool = False) -> str:
+    """Text a person typed into an entry (a memo, a payee, a description), within its limit."""
+    if required and not text.strip():
+        raise NodeError(f"{what} cannot be empty", reason="bad_text")
+    if len(text) > limit:
+        raise NodeError(f"{what} is {len(text)} characters long; at most {limit} fit", reason="bad_text")
+    return text
 
 
 def _act(node: Node, body: Body, refs: tuple[bytes, ...] = (), *, check: bool = True) -> dict:
@@ -171,7 +216,9 @@ def _done(result: dict, what: str, as_json: bool) -> None:
         console.print_json(json.dumps(result))
         return
     tail = "" if result["through"] == "node" else " (no node serves this directory: it goes out at the next sync)"
-    console.print(f"{what}: entry #{result['seq']} {result['id'][:16]}{tail}", highlight=False)
+    console.print(
+        f"{what}: entry #{result['seq']} {result['id'][:16]}{tail}", highlight=False, markup=False, soft_wrap=True
+    )
 
 
 # -- founding, joining, inviting --------------------------------------------------------------------
@@ -211,7 +258,9 @@ def found(
     if as_json:
         console.print_json(json.dumps(result))
         return
-    console.print(f"founded {name!r}: commune {result['commune'][:16]}…, you are its first member and steward")
+    console.print(
+        f"founded {name!r}: commune {result['commune'][:16]}…, you are its first member and steward", markup=False
+    )
     console.print(
         f"your key is in {data_dir / 'secret.key'}: back it up. Next: `commune serve`, then `commune invite`."
     )
@@ -240,9 +289,9 @@ def invite(
     if as_json:
         console.print_json(json.dumps({"token": token, "expires_ms": invitation.expires_ms}))
         return
-    console.print(token, highlight=False, soft_wrap=True)
+    console.print(token, highlight=False, markup=False, soft_wrap=True)
     if qr:
-        console.print(invitation.qr_text(), highlight=False)
+        console.print(invitation.qr_text(), highlight=False, markup=False)
 
 
 def _serving_addresses(node: Node) -> list[str]:
@@ -272,7 +321,9 @@ def join(
             for address in sorted(node.known_peers().get(inviter, ())):
                 asyncio.run(node.sync(inviter, address))  # the inviter admits this node's links
                 break
-            console.print(f"joined {node.state.genesis.charter.name!r} at height {node.state.height} as {name}")
+            console.print(
+                f"joined {node.state.genesis.charter.name!r} at height {node.state.height} as {name}", markup=False
+            )
             console.print(f"your public key: {node.key.public.hex()}")
             if not investor:
                 console.print(
@@ -349,6 +400,7 @@ def sync(
         f"synced with {address}: {stats['entries_in']} entries and {stats['blocks_in']} blocks in, "
         f"{stats['entries_out']} entries and {stats['blocks_out']} blocks out, in {stats['seconds']} s",
         highlight=False,
+        markup=False,
     )
 
 
@@ -403,7 +455,8 @@ def status(data_dir: Path = DirOption, as_json: bool = JsonOption) -> None:
         console.print_json(json.dumps(info))
         return
     console.print(
-        f"commune {info['name']!r} {info['commune'][:16]}…  height {info['height']}  digest {info['digest'][:16]}"
+        f"commune {info['name']!r} {info['commune'][:16]}…  height {info['height']}  digest {info['digest'][:16]}",
+        markup=False,
     )
     role = (
         "steward"
@@ -415,7 +468,9 @@ def status(data_dir: Path = DirOption, as_json: bool = JsonOption) -> None:
         else "not yet a participant"
     )
     console.print(
-        f"you: {info['key']} ({role}), balance {format_amount(info['balance_minor'], currency)}", highlight=False
+        f"you: {info['key']} ({role}), balance {format_amount(info['balance_minor'], currency)}",
+        highlight=False,
+        markup=False,
     )
     console.print(
         f"entries held: {info['entries']:,} in {info['feeds']} feeds ({info['unverified']:,} awaiting their check)"
@@ -464,6 +519,7 @@ def members(data_dir: Path = DirOption, as_json: bool = JsonOption) -> None:
             f"{r['name'] or '?':<20} {r['kind']:<14} {r['enterprise']:<20} "
             f"{format_amount(r['balance_minor'], currency):>14}  {r['key'][:16]}",
             highlight=False,
+            markup=False,
         )
 
 
@@ -500,16 +556,21 @@ def accept(data_dir: Path = DirOption, as_json: bool = JsonOption) -> None:
             _act(node, Profile(name), check=False)  # after the acceptance
 
 
-@app.command()
+@app.command(context_settings=AMOUNT_ARGS)
 def deposit(
     amount: str = typer.Argument(..., help="How much you sent to the commune's bank, e.g. '1,250.00' or '1250 EUR'."),
     reference: str = typer.Option("", "--reference", help="The bank transfer's reference, for the treasurer."),
+    enterprise: str = typer.Option(
+        "", "--enterprise", help="Credit it to this enterprise's account (you must sign for it), not your own."
+    ),
     data_dir: Path = DirOption,
     as_json: bool = JsonOption,
 ) -> None:
     """Say you sent money to the commune's bank; a steward confirms it when it arrives."""
     with _node(data_dir) as node:
-        _done(_act(node, Deposit(node.key.public, _amount(node, amount), reference)), "deposit noted", as_json)
+        account = _enterprise(node, enterprise) if enterprise else node.key.public
+        body = Deposit(account, _amount(node, amount), _text(reference, "the reference"))
+        _done(_act(node, body), "deposit noted", as_json)
 
 
 @steward_app.command("confirm-deposit")
@@ -531,7 +592,36 @@ def confirm_deposit(
         _done(_act(node, ConfirmDeposit(pid, p.amount)), "deposit confirmed", as_json)
 
 
-@app.command()
+@steward_app.command("confirm-payment")
+def confirm_payment(
+    payment_id: str = typer.Argument(
+        ..., help="The withdrawal's or purchase's id, as `commune pending` shows it (a unique prefix will do)."
+    ),
+    reference: str = typer.Option("", "--reference", help="The bank's reference for the payment, for the record."),
+    data_dir: Path = DirOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Confirm that the bank paid a withdrawal, or a vendor for an asset the commune bought."""
+    with _node(data_dir) as node:
+        payments = {
+            pid: p for pid, p in node.state.state.tables["pending"].items() if p.kind in ("withdrawal", "purchase")
+        }
+        pid, p = _by_prefix(
+            payments,
+            payment_id,
+            "payment awaiting confirmation",
+            "`commune pending` lists the withdrawals and purchases the bank is to pay; sync first if it is not there",
+            "unknown_withdrawal",
+        )
+        currency = node.state.genesis.charter.currency
+        _done(
+            _act(node, ConfirmPayment(pid, _text(reference, "the reference"))),
+            f"payment of {format_amount(p.amount, currency)} to {p.reference or 'the payee'} confirmed",
+            as_json,
+        )
+
+
+@app.command(context_settings=AMOUNT_ARGS)
 def transfer(
     to: str = typer.Argument(..., help="Who gets it: a name or a public key."),
     amount: str = typer.Argument(..., help="How much, e.g. '25.50'."),
@@ -539,16 +629,67 @@ def transfer(
     data_dir: Path = DirOption,
     as_json: bool = JsonOption,
 ) -> None:
-    """Pay from your account to another participant."""
+    """Pay from your account to another participant, or to an enterprise."""
     with _node(data_dir) as node:
-        _done(_act(node, Transfer(_person(node, to), _amount(node, amount), memo)), "transfer signed", as_json)
+        body = Transfer(_payee(node, to), _amount(node, amount), _text(memo, "the memo"))
+        _done(_act(node, body), "transfer signed", as_json)
 
 
-def _amount(node: Node, text: str) -> int:
-    """An amount as a person types it, in the commune's currency, in minor units; more than zero."""
+@app.command(context_settings=AMOUNT_ARGS)
+def withdraw(
+    amount: str = typer.Argument(..., help="How much to take out, e.g. '200.00'."),
+    payee: str = typer.Option(..., "--payee", help="Where the bank pays it: your name and IBAN, as written."),
+    data_dir: Path = DirOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Take money out of your account: a steward pays it from the commune's bank."""
+    with _node(data_dir) as node:
+        body = Withdraw(_amount(node, amount), _text(payee, "the payee", required=True))
+        _done(_act(node, body), "withdrawal signed; a steward pays it from the bank", as_json)
+
+
+@enterprise_app.command("pay", context_settings=AMOUNT_ARGS)
+def enterprise_pay(
+    to: str = typer.Argument(..., help="Who gets it: a name, a public key, or an enterprise's name."),
+    amount: str = typer.Argument(..., help="How much, e.g. '80.00'."),
+    enterprise: str = typer.Option(..., "--enterprise", help="The enterprise that pays (you must be its signer)."),
+    memo: str = typer.Option("", "--memo", help="What it is for."),
+    data_dir: Path = DirOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Pay from an enterprise's account. If it needs more than one signer, the others approve it."""
+    with _node(data_dir) as node:
+        eid = _enterprise(node, enterprise)
+        body = EnterpriseTransfer(eid, _payee(node, to), _amount(node, amount), _text(memo, "the memo"))
+        k = node.state.state.tables["enterprises"][eid].k
+        what = "payment signed" if k <= 1 else f"payment signed; it is made once {k} signers stand behind it"
+        _done(_act(node, body), what, as_json)
+
+
+@enterprise_app.command("approve")
+def enterprise_approve(
+    payment: str = typer.Argument(..., help="The payment's id, as `enterprise pay` printed it (a prefix will do)."),
+    data_dir: Path = DirOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Stand behind another signer's payment from your enterprise's account."""
+    with _node(data_dir) as node:
+        sid, _ = _by_prefix(
+            node.state.state.tables["spends"],
+            payment,
+            "enterprise payment awaiting approval",
+            "ask the signer who made it for its id, and sync first",
+            "unknown_spend",
+        )
+        _done(_act(node, Approve(sid)), "approved", as_json)
+
+
+def _amount(node: Node, text: str, *, zero_ok: bool = False) -> int:
+    """An amount as a person types it, in the commune's currency, in minor units; more than zero
+    (or zero, with `zero_ok`)."""
     minor = parse_money(text, node.state.genesis.charter.currency).minor
-    if minor <= 0:
-        raise NodeError("the amount must be more than zero", reason="bad_amount")
+    if minor < 0 or (minor == 0 and not zero_ok):
+        raise NodeError(f"the amount must be {'zero or more' if zero_ok else 'more than zero'}", reason="bad_amount")
     return minor
 
 
@@ -594,6 +735,49 @@ def propose_elect_steward(
         )
 
 
+@propose_app.command("change-charter")
+def propose_change_charter(
+    parameter: str = typer.Argument(..., help="The charter parameter, e.g. probation_days."),
+    value: str = typer.Argument(..., help="Its new value, e.g. 60 or 3/4."),
+    days: int = typer.Option(14, "--days", min=1, max=365, help="Days the vote stays open."),
+    data_dir: Path = DirOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Propose to change a charter parameter (it needs the charter's supermajority)."""
+    with _node(data_dir) as node:
+        motion = ChangeCharterMotion(
+            _text(parameter.strip(), "the parameter", 64), _text(value.strip(), "the value", 64)
+        )
+        _done(_act(node, Propose(motion, _deadline(node, days))), "proposed", as_json)
+
+
+@propose_app.command("expel-enterprise")
+def propose_expel_enterprise(
+    enterprise: str = typer.Argument(..., help="The enterprise's name."),
+    days: int = typer.Option(14, "--days", min=1, max=365, help="Days the vote stays open."),
+    data_dir: Path = DirOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Propose to expel a member enterprise."""
+    with _node(data_dir) as node:
+        motion = ExpelEnterpriseMotion(_enterprise(node, enterprise))
+        _done(_act(node, Propose(motion, _deadline(node, days))), "proposed", as_json)
+
+
+@propose_app.command("recall-steward")
+def propose_recall_steward(
+    steward: str = typer.Argument(..., help="The steward to recall (name or key)."),
+    successor: str = typer.Option(..., "--successor", help="The member who takes over the duty (name or key)."),
+    days: int = typer.Option(14, "--days", min=1, max=365, help="Days the vote stays open."),
+    data_dir: Path = DirOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Propose to recall a steward and name their successor."""
+    with _node(data_dir) as node:
+        motion = RecallStewardMotion(_person(node, steward), _person(node, successor))
+        _done(_act(node, Propose(motion, _deadline(node, days))), "proposed", as_json)
+
+
 def _deadline(node: Node, days: int) -> int:
     return max(node.clock.now_ms(), node.state.state.time_ms) + days * DAY_MS
 
@@ -609,11 +793,63 @@ def vote(
     with _node(data_dir) as node:
         if choice not in ("yes", "no", "abstain"):
             raise CommuneError(f"{choice!r} is not a vote: write yes, no or abstain", reason="bad_choice")
-        open_ones = {pid: p for pid, p in node.state.state.tables["proposals"].items() if p.status == "open"}
+        # Every proposal, open or not: the rules say why a closed one takes no vote.
         pid, _ = _by_prefix(
-            open_ones, proposal, "open proposal", "sync first, or give more of its id", "unknown_proposal"
+            node.state.state.tables["proposals"],
+            proposal,
+            "proposal",
+            "`commune proposals` lists them; sync first, or give more of its id",
+            "unknown_proposal",
         )
         _done(_act(node, Vote(pid, choice)), f"voted {choice}", as_json)
+
+
+@app.command()
+def delegate(
+    topic: str = typer.Argument(..., help=f"What the delegation covers: {', '.join(sorted(TOPICS))}."),
+    person: str | None = typer.Argument(None, help="The member who votes for you on it (name or key)."),
+    revoke: bool = typer.Option(False, "--revoke", help="Take the delegation on TOPIC back."),
+    data_dir: Path = DirOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Let another member vote for you on a topic, until you take it back. Your own vote always counts first."""
+    with _node(data_dir) as node:
+        if topic not in TOPICS:
+            raise NodeError(f"{topic!r} is not a topic; the topics are {', '.join(sorted(TOPICS))}", reason="bad_topic")
+        if revoke == (person is not None):
+            raise NodeError("name the member to delegate to, or give --revoke (not both)", reason="bad_delegation")
+        names = _names(node.state.state)
+        if revoke:
+            _done(_act(node, Delegate(topic)), f"delegation on {topic} revoked", as_json)
+            return
+        to = _person(node, person)
+        _done(_act(node, Delegate(topic, to)), f"{names.get(to, person)} votes for you on {topic}", as_json)
+
+
+@app.command()
+def delegations(data_dir: Path = DirOption, as_json: bool = JsonOption) -> None:
+    """Whom you delegated your vote to, and who delegated theirs to you, by topic."""
+    with _node(data_dir) as node:
+        me = node.key.public
+        names = _names(node.state.state)
+        rows = [
+            {
+                "from": names.get(delegator, delegator.hex()[:16]),
+                "from_key": delegator.hex(),
+                "topic": topic,
+                "to": names.get(to, to.hex()[:16]),
+                "to_key": to.hex(),
+            }
+            for (delegator, topic), to in sorted(node.state.state.tables["delegations"].items())
+            if me in (delegator, to) and to
+        ]
+    if as_json:
+        console.print_json(json.dumps(rows))
+        return
+    if not rows:
+        console.print("no delegations to or from you (`commune delegate TOPIC PERSON` makes one)")
+    for r in rows:
+        console.print(f"{r['topic']:<13} {r['from']} -> {r['to']}", highlight=False, markup=False)
 
 
 @app.command()
@@ -623,7 +859,8 @@ def proposals(data_dir: Path = DirOption, as_json: bool = JsonOption) -> None:
         state = node.state.state
         rows = []
         for pid, p in state.tables["proposals"].items():
-            yes, no = tally(state, pid, p)
+            # An open proposal's tally moves with votes and delegations; a closed one keeps its count.
+            yes, no = tally(state, pid, p) if p.status == "open" else (p.yes, p.no)
             rows.append(
                 {
                     "id": pid.hex(),
@@ -647,6 +884,7 @@ def proposals(data_dir: Path = DirOption, as_json: bool = JsonOption) -> None:
             f"{r['id'][:16]}  {r['status']:<8} {r['motion']}: {r['yes']} yes, {r['no']} no, "
             f"{r['needed']} of {r['electorate']} needed, closes {r['deadline']}",
             highlight=False,
+            markup=False,
         )
 
 
@@ -656,20 +894,32 @@ def _describe_motion(node: Node, motion: object) -> str:
         return f"register enterprise {motion.name!r}"
     if isinstance(motion, ElectStewardMotion):
         return f"elect {names.get(motion.steward, motion.steward.hex()[:16])} steward"
+    if isinstance(motion, ChangeCharterMotion):
+        return f"set the charter's {motion.parameter} to {motion.value}"
+    if isinstance(motion, ExpelEnterpriseMotion):
+        ent = node.state.state.tables["enterprises"].get(motion.enterprise)
+        return f"expel enterprise {ent.name if ent else motion.enterprise.hex()[:16]!r}"
+    if isinstance(motion, RecallStewardMotion):
+        who = names.get(motion.steward, motion.steward.hex()[:16])
+        return f"recall steward {who}, {names.get(motion.successor, motion.successor.hex()[:16])} to take over"
     return type(motion).__name__.removesuffix("Motion")
 
 
 @app.command()
 def pending(data_dir: Path = DirOption, as_json: bool = JsonOption) -> None:
-    """Deposits and withdrawals waiting for a steward to confirm them with the bank."""
+    """Deposits, withdrawals and purchases waiting for a steward to confirm them with the bank."""
     with _node(data_dir) as node:
         currency = node.state.genesis.charter.currency
+        assets = node.state.state.tables["assets"]
         rows = [
             {
                 "id": pid.hex(),
                 "kind": p.kind,
                 "amount_minor": p.amount,
-                "who": _account_name(node, p.account),
+                # A purchase pays the vendor of the asset its id names (rule 12).
+                "who": f"{assets[pid].description} (asset)"
+                if p.kind == "purchase" and pid in assets
+                else _account_name(node, p.account),
                 "reference": p.reference,
             }
             for pid, p in node.state.state.tables["pending"].items()
@@ -682,6 +932,7 @@ def pending(data_dir: Path = DirOption, as_json: bool = JsonOption) -> None:
     for r in rows:
         console.print(
             f"{r['id'][:16]}  {r['kind']:<10} {format_amount(r['amount_minor'], currency):>14}  {r['who']}"
-            + (f"  ref {r['reference']}" if r["reference"] else ""),
+            + (f"  {'ref' if r['kind'] == 'deposit' else 'pay to'} {r['reference']}" if r["reference"] else ""),
             highlight=False,
+            markup=False,
         )
