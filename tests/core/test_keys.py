@@ -190,5 +190,3 @@ def test_verify_all_keeps_order():
     items, expected = _mixed_items(50)
     assert verify_all(items) == expected
     assert verify_all([]) == []
-
-
