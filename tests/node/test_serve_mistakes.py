@@ -56,3 +56,20 @@ def test_an_investor_is_known_by_the_name_they_registered_with(tmp_path: Path) -
         assert paid.returncode == 4 and "refused (overdraft)" in paid.stderr
     finally:
         served.stop()
+
+
+def test_a_data_directory_deeper_than_a_unix_socket_path_allows(tmp_path: Path) -> None:
+    """A socket path has at most 107 bytes; a node in a deeper directory still serves its
+    commands (through the directory's descriptor), instead of failing with a traceback."""
+    deep = tmp_path / ("nested-" * 9) / ("directory-" * 6) / "ana"
+    assert len(str(deep / "node.sock")) > 107
+    commune("found", "--name", "Deep", "--as", "Ana", "-d", str(deep))
+    served = Served(deep, free_port())
+    try:
+        status = as_json("status", "-d", str(deep))
+        assert status["serving"] and status["addresses"] == [f"127.0.0.1:{served.port}"]
+        out = commune("deposit", "12.50", "-d", str(deep)).stdout
+        assert "deposit noted" in out and "next sync" not in out  # went through the serving node
+    finally:
+        assert served.stop() == 0
+    assert not (deep / "node.sock").exists()

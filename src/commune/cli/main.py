@@ -59,7 +59,7 @@ def key_show(data_dir: Path = typer.Argument(..., help="The node's data director
 def demo(
     keep: Path = typer.Option(None, "--keep", help="Keep the demo's files in this directory, not a temporary one."),
 ) -> None:
-    """Play a year of a small commune on four real nodes on loopback (a simulated clock), in about a minute."""
+    """Play a year of a small commune on four real nodes on loopback (a simulated clock), in about 15 seconds."""
     from commune.cli.demo import run_demo
 
     try:

@@ -16,7 +16,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -70,6 +73,25 @@ async def _answer(node: Node, request: dict[str, Any]) -> dict[str, Any]:
     raise NodeError(f"no request {op!r}", reason="bad_request")
 
 
+#: The longest path a Unix socket address may have (sun_path, less its terminating NUL).
+_SUN_PATH_MAX = 107
+
+
+@contextmanager
+def socket_address(path: Path) -> Iterator[str]:
+    """`path` as a Unix socket address. A path too long for one (a deeply nested data
+    directory) is reached through a descriptor of its directory: /proc/self/fd/N/node.sock."""
+    text = str(path)
+    if len(os.fsencode(text)) <= _SUN_PATH_MAX:
+        yield text
+        return
+    fd = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        yield f"/proc/self/fd/{fd}/{path.name}"
+    finally:
+        os.close(fd)
+
+
 def request(root: str | Path, message: dict[str, Any], timeout: float = 600.0) -> dict[str, Any] | None:
     """Send `message` to the node serving `root`; its answer, or None if no node serves it."""
     path = Path(root) / SOCKET_FILE
@@ -78,7 +100,8 @@ def request(root: str | Path, message: dict[str, Any], timeout: float = 600.0) -
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     sock.settimeout(timeout)
     try:
-        sock.connect(str(path))
+        with socket_address(path) as address:
+            sock.connect(address)
     except (ConnectionRefusedError, FileNotFoundError):
         sock.close()
         return None  # a node killed without cleaning up left its socket behind

@@ -69,9 +69,10 @@ async def serve(
                 ) from None
         with contextlib.suppress(FileNotFoundError):
             socket_path.unlink()  # left by a node that was killed
-        control_server = await asyncio.start_unix_server(
-            lambda r, w: control.handle(node, r, w), path=str(socket_path), limit=control.MAX_REQUEST_BYTES
-        )
+        with control.socket_address(socket_path) as address:
+            control_server = await asyncio.start_unix_server(
+                lambda r, w: control.handle(node, r, w), path=address, limit=control.MAX_REQUEST_BYTES
+            )
         os.chmod(socket_path, 0o600)
         if discover_on:
             port = split_address(addresses[0])[1]
