@@ -177,6 +177,7 @@ class Demo:
         """Wait until the four nodes agree: the same entries, the same height and digest, nothing
         waiting for a block and nothing due (seen twice in a row, to be sure)."""
         deadline = time.perf_counter() + timeout
+        nudge = time.perf_counter() + 5
         seen = None
         while True:
             states = [self.status(name) for name in self.served if self.served[name].proc is not None]
@@ -190,6 +191,14 @@ class Demo:
                 seen = None
             if time.perf_counter() > deadline:
                 raise DemoError(f"the nodes did not agree within {timeout} s: {states}")
+            if time.perf_counter() > nudge:
+                # A link's anti-entropy can stall (a frontier never answered); a one-shot sync
+                # with the steward's node fills what a node lacks. Known issue: see the issue 6 note.
+                nudge = time.perf_counter() + 5
+                steward = self.served["Ana"]
+                for name, s in zip([n for n in self.served if self.served[n].proc is not None], states, strict=True):
+                    if name != "Ana" and (s["entries"], s["height"]) != (states[0]["entries"], states[0]["height"]):
+                        control.request(self.served[name].root, {"op": "sync", "peer": steward.peer}, timeout=30)
             time.sleep(0.05)
 
     # -- people acting ---------------------------------------------------------------------
