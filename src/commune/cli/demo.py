@@ -33,6 +33,7 @@ from rich.console import Console
 from rich.table import Table
 
 from commune.chain.genesis import make_genesis
+from commune.cli.node_commands import _act, _names
 from commune.core.clock import FileClock
 from commune.core.errors import CommuneError
 from commune.core.money import format_amount
@@ -180,7 +181,8 @@ class Demo:
         nudge = time.perf_counter() + 5
         seen = None
         while True:
-            states = [self.status(name) for name in self.served if self.served[name].proc is not None]
+            live = [name for name, node in self.served.items() if node.proc is not None]
+            states = [self.status(name) for name in live]
             view = {(s["entries"], s["height"], s["digest"]) for s in states}
             quiet = all(s["waiting"] == 0 and not s["due"] and s["unverified"] == 0 for s in states)
             if len(view) == 1 and quiet:
@@ -196,7 +198,7 @@ class Demo:
                 # with the steward's node fills what a node lacks. Known issue: see the issue 6 note.
                 nudge = time.perf_counter() + 5
                 steward = self.served["Ana"]
-                for name, s in zip([n for n in self.served if self.served[n].proc is not None], states, strict=True):
+                for name, s in zip(live, states, strict=True):
                     if name != "Ana" and (s["entries"], s["height"]) != (states[0]["entries"], states[0]["height"]):
                         control.request(self.served[name].root, {"op": "sync", "peer": steward.peer}, timeout=30)
             time.sleep(0.05)
@@ -207,16 +209,11 @@ class Demo:
         self.clock.advance(ms)
 
     def act(self, name: str, body: Body, refs: tuple[bytes, ...] = ()) -> bytes:
-        """`name` signs `body` as the `commune` command would: checked against the rules on
-        their own node first, then signed and sent to their peers. Returns the entry id."""
-        from commune.cli.node_commands import _act
-
+        """`name` signs `body` as the `commune` command would (`_act`): checked against the rules
+        on their own node first, then signed and sent to their peers. Returns the entry id."""
         if name in self.served:
-            node = Node(self.served[name].root, self.clock)
-            try:
+            with self.reading(name) as node:
                 return bytes.fromhex(_act(node, body, refs)["id"])
-            finally:
-                node.close()
         laptop = self.laptops[name]
         home = self.served[HOME[name]]
         asyncio.run(laptop.sync(home.key, f"127.0.0.1:{home.port}"))
@@ -441,9 +438,7 @@ class Demo:
         with self.reading() as node:
             state = node.state.state
             asset = state.tables["assets"][offer]
-            names = {k: m for k, m in state.tables["names"].items()} | {
-                k: i.name for k, i in state.tables["investors"].items()
-            }
+            names = _names(state)
             bids = sorted(  # by rate, then name: the order the clearing fills them in (its ties aside)
                 (b for b in state.tables["bids"].values() if b.offer == offer),
                 key=lambda b: (Fraction(b.rate_num, b.rate_den), names.get(b.bidder, "")),

@@ -119,8 +119,6 @@ class Node:
         `enterprises` is registered with them as its one signer (others are added by vote)."""
         root = Path(root)
         clock = clock or SystemClock()
-        if (root / STATE_FILE).exists():
-            raise NodeError(f"{root} holds a commune already; use another directory", reason="commune_exists")
         rules = Charter(name=name, currency=currency)
         for parameter, value in charter:
             rules = rules.with_change(parameter, value)
