@@ -73,3 +73,13 @@ def test_a_data_directory_deeper_than_a_unix_socket_path_allows(tmp_path: Path) 
     finally:
         assert served.stop() == 0
     assert not (deep / "node.sock").exists()
+
+
+def test_founding_twice_in_one_directory_is_refused_and_changes_nothing(tmp_path: Path) -> None:
+    ana = tmp_path / "ana"
+    commune("found", "--name", "One", "--as", "Ana", "-d", str(ana))
+    before = as_json("status", "-d", str(ana))
+    again = commune("found", "--name", "Two", "--as", "Bo", "-d", str(ana), check=False)
+    assert again.returncode == 2 and "holds a commune already" in again.stderr
+    after = as_json("status", "-d", str(ana))
+    assert (after["name"], after["digest"], after["key"]) == ("One", before["digest"], before["key"])
