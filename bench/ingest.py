@@ -126,23 +126,29 @@ def main() -> int:
     t = time.perf_counter()
     pairs = build(args.entries)
     raws = [raw for _, raw in pairs]
-    print(f"built {len(raws):,} entries from {AUTHORS} authors in {time.perf_counter() - t:.1f} s "
-          f"(mean {sum(map(len, raws)) // len(raws)} bytes)")
+    print(
+        f"built {len(raws):,} entries from {AUTHORS} authors in {time.perf_counter() - t:.1f} s "
+        f"(mean {sum(map(len, raws)) // len(raws)} bytes)"
+    )
 
     with tempfile.TemporaryDirectory(prefix="commune-bench-") as tmp:
         workdir = Path(tmp)
         raw, every1, every2 = interleaved(pairs, workdir, all_cores, one_core)
         print(f"raw PyNaCl verify, 1 core:        {raw:>10,.0f} /s   (the limit)")
         print(f"ingest, every signature, 1 core:  {every1:>10,.0f} /s   ratio {every1 / raw:.3f} (target >= 0.85)")
-        print(f"ingest, every signature, {len(all_cores)} cores: {every2:>10,.0f} /s   "
-              f"speedup {every2 / every1:.2f} (target >= 1.6)")
+        print(
+            f"ingest, every signature, {len(all_cores)} cores: {every2:>10,.0f} /s   "
+            f"speedup {every2 / every1:.2f} (target >= 1.6)"
+        )
         pin(one_core)
         newest = ingest_rate(raws, VerifyMode.NEWEST, verify_all, workdir, "newest")
         pin(all_cores)
         print(f"ingest, newest signature, 1 core: {newest:>10,.0f} /s   (target >= 60,000)")
 
-    print(f"RESULT every_sig_ratio={every1 / raw:.3f} both_cores_speedup={every2 / every1:.2f} "
-          f"newest_sig_rate={newest:.0f}")
+    print(
+        f"RESULT every_sig_ratio={every1 / raw:.3f} both_cores_speedup={every2 / every1:.2f} "
+        f"newest_sig_rate={newest:.0f}"
+    )
     return 0
 
 

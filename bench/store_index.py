@@ -96,9 +96,7 @@ def run_deferred(data) -> tuple[float, float]:
             db.execute("COMMIT")
             if len(recent) >= MERGE_AT:
                 db.execute("BEGIN")
-                db.execute(
-                    "INSERT INTO idx SELECT id_key, n FROM e WHERE n > ? ORDER BY id_key", (indexed_upto,)
-                )
+                db.execute("INSERT INTO idx SELECT id_key, n FROM e WHERE n > ? ORDER BY id_key", (indexed_upto,))
                 db.execute("COMMIT")
                 indexed_upto = n
                 recent.clear()
@@ -130,27 +128,40 @@ def main() -> int:
     data = rows(args.entries)
     results = {
         "none": run_simple(
-            data, "CREATE TABLE e (fid INT, seq INT, raw BLOB, PRIMARY KEY (fid, seq)) WITHOUT ROWID;",
-            "INSERT INTO e VALUES (?, ?, ?)", lambda r: (r[0], r[1], r[3]), "", None,
+            data,
+            "CREATE TABLE e (fid INT, seq INT, raw BLOB, PRIMARY KEY (fid, seq)) WITHOUT ROWID;",
+            "INSERT INTO e VALUES (?, ?, ?)",
+            lambda r: (r[0], r[1], r[3]),
+            "",
+            None,
         ),
         "id32": run_simple(
-            data, "CREATE TABLE e (n INTEGER PRIMARY KEY, fid INT, seq INT, id BLOB, raw BLOB);"
+            data,
+            "CREATE TABLE e (n INTEGER PRIMARY KEY, fid INT, seq INT, id BLOB, raw BLOB);"
             "CREATE UNIQUE INDEX ef ON e (fid, seq); CREATE INDEX ei ON e (id);",
-            "INSERT INTO e (fid, seq, id, raw) VALUES (?, ?, ?, ?)", lambda r: r,
-            "SELECT raw FROM e WHERE id = ?", lambda i: i,
+            "INSERT INTO e (fid, seq, id, raw) VALUES (?, ?, ?, ?)",
+            lambda r: r,
+            "SELECT raw FROM e WHERE id = ?",
+            lambda i: i,
         ),
         "id8": run_simple(
-            data, "CREATE TABLE e (n INTEGER PRIMARY KEY, fid INT, seq INT, id_key INT, raw BLOB);"
+            data,
+            "CREATE TABLE e (n INTEGER PRIMARY KEY, fid INT, seq INT, id_key INT, raw BLOB);"
             "CREATE UNIQUE INDEX ef ON e (fid, seq); CREATE INDEX ei ON e (id_key);",
-            "INSERT INTO e (fid, seq, id_key, raw) VALUES (?, ?, ?, ?)", lambda r: (r[0], r[1], key(r[2]), r[3]),
-            "SELECT raw FROM e WHERE id_key = ?", key,
+            "INSERT INTO e (fid, seq, id_key, raw) VALUES (?, ?, ?, ?)",
+            lambda r: (r[0], r[1], key(r[2]), r[3]),
+            "SELECT raw FROM e WHERE id_key = ?",
+            key,
         ),
         "deferred": run_deferred(data),
     }
     for name, (ins, look) in results.items():
         print(f"{name:9s} insert {ins:6.2f} us/entry   lookup by id {look:6.2f} us")
-    print("RESULT " + " ".join(f"insert_us_{k}={v[0]:.2f}" for k, v in results.items())
-          + f" lookup_us_deferred={results['deferred'][1]:.2f}")
+    print(
+        "RESULT "
+        + " ".join(f"insert_us_{k}={v[0]:.2f}" for k, v in results.items())
+        + f" lookup_us_deferred={results['deferred'][1]:.2f}"
+    )
     return 0
 
 
