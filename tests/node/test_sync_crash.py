@@ -57,6 +57,15 @@ def build_source(directory: Path, entries: int) -> World:
     return world
 
 
+def taken_in(path: Path) -> int:
+    """How many entries the store at `path` holds, read beside the process writing it."""
+    try:
+        with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
+            return db.execute("SELECT coalesce(sum(last_seq), 0) FROM feeds").fetchone()[0]
+    except sqlite3.Error:  # not created yet, or busy: nothing to count yet
+        return 0
+
+
 def integrity(path: Path) -> str:
     with sqlite3.connect(path) as db:
         return db.execute("PRAGMA integrity_check").fetchone()[0]
@@ -65,7 +74,7 @@ def integrity(path: Path) -> str:
 @pytest.mark.slow
 @pytest.mark.timeout(600)
 def test_a_receiver_killed_during_a_large_sync_finishes_with_the_same_digest(tmp_path: Path) -> None:
-    world = build_source(tmp_path / "world", 40_000)
+    world = build_source(tmp_path / "world", 120_000)
     ana = tmp_path / "world" / "ana"
     ben = tmp_path / "ben"
     ben.mkdir()
@@ -85,7 +94,15 @@ def test_a_receiver_killed_during_a_large_sync_finishes_with_the_same_digest(tmp
                 stderr=subprocess.PIPE,
                 env=ENV,
             )
-            time.sleep(rng.uniform(0.4, 2.5))
+            # Killed at a random moment after it has stored a batch of this run: mid-sync, however
+            # fast this machine syncs.
+            before = progress[-1] if progress else 0
+            started = time.monotonic()
+            while (
+                proc.poll() is None and taken_in(ben / "entries.sqlite") <= before and time.monotonic() - started < 60
+            ):
+                time.sleep(0.02)
+            time.sleep(rng.uniform(0.0, 0.1))
             if proc.poll() is None:
                 proc.send_signal(signal.SIGKILL)
                 kills += 1
@@ -94,7 +111,7 @@ def test_a_receiver_killed_during_a_large_sync_finishes_with_the_same_digest(tmp
                 assert integrity(ben / name) == "ok"
             with EntryStore(ben / "entries.sqlite", world.commune) as store:
                 progress.append(store.count())  # opens after a kill; holds whole batches only
-        assert kills >= 3, "the sync finished before it could be killed: make it larger"
+        assert kills >= 3, f"the sync finished before it could be killed: make it larger ({progress})"
         assert progress == sorted(progress)  # nothing taken in is lost on the next kill
         commune("sync", server.peer, "-d", str(ben), timeout=300)
         got = as_json("status", "-d", str(ben))
