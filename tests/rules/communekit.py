@@ -73,7 +73,10 @@ class Commune:
         return self.state.claim(accounts.participant_account(self.pub(name)))
 
     def enterprise_claim(self, name: str) -> int:
-        return self.state.claim(accounts.enterprise_account(self.enterprise(name)))
+        return self.enterprise_claim_of(self.enterprise(name))
+
+    def enterprise_claim_of(self, enterprise: bytes) -> int:
+        return self.state.claim(accounts.enterprise_account(enterprise))
 
     def refusals(self, block: Block) -> list[str]:
         return [e.reason for e in block.decoded().effects if type(e).__name__ == "Refuse"]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-from communekit import SMALL, Commune, rented, to_end_of_period
+from communekit import SMALL, Commune, rented, substance, to_end_of_period
 
 from commune.log.bodies import Bid, ConfirmSale, GiveNotice, Offer, PayRent, RegisterInvestor, ReletBid
 from commune.rules import accounts
@@ -57,11 +57,19 @@ def test_a_default_then_a_reletting_won_by_present_value(commune: Commune) -> No
     assert asset.first_period == 7 and asset.lease_end_period == 30  # from the next whole period
     assert asset.arrears == 220_00  # the old debt stays
     assert c.state.tables["relet_bids"][long.id].rent == 112_00 and short.id in c.state.tables["relet_bids"]
-    # The new rent pays the same debt service: period 7, interest 6.00, principal 97.28.
-    c.act("ben", PayRent(aid, 112_00))
+    # The workshop won it back, and still owes its 220.00: its next payment, 332.00, pays the
+    # arrears first (to the holders, as principal: 1,200.00 - 220.00 = 980.00 outstanding), and
+    # the rest, 112.00, is period 7's rent.
+    assert c.state.tables["arrears"] == {(c.enterprise("workshop"), aid): 220_00}
+    c.act("ben", PayRent(aid, 332_00))
+    c.settle()
+    asset = c.state.tables["assets"][aid]
+    assert (asset.arrears, asset.outstanding, c.state.tables["arrears"]) == (0, 980_00, {})
+    # The same level payment: period 7, interest 0.5 % of 980.00 = 4.90, principal 98.38;
+    # the surplus 112.00 - 5.00 - 103.28 = 3.72 starts the reserve.
     to_end_of_period(c, 7)
     asset = c.state.tables["assets"][aid]
-    assert (asset.outstanding, asset.reserve) == (1_200_00 - 97_28, 112_00 - 5_00 - 103_28)
+    assert (asset.outstanding, asset.reserve) == (980_00 - 98_38, 3_72)
 
 
 def test_notice_ends_the_rental_after_the_period(commune: Commune) -> None:
@@ -126,3 +134,38 @@ def test_rent_paid_ahead_goes_back_to_the_renter_when_the_rental_ends(commune: C
     # 2,000.00; only the series reserve (1.72) stays in the asset's account.
     assert c.enterprise_claim("workshop") == 2_000_00 - 110_00
     assert c.state.claim(accounts.asset_account(aid)) == asset.reserve == 1_72
+
+
+def test_rent_held_short_of_a_period_pays_towards_the_arrears(commune: Commune) -> None:
+    """50.00 paid in period 2, nothing more: periods 2 and 3 are missed (50.00 < 110.00) and the
+    asset returns owing 220.00. The 50.00 held pays towards that debt, to the holders as
+    principal (25.00 each to ana and cy): 170.00 owed, 1,150.00 outstanding, nothing back."""
+    c = commune
+    aid = rented(c)
+    c.act("ben", PayRent(aid, 50_00))
+    c.settle()
+    ana, cy, workshop = c.claim("ana"), c.claim("cy"), c.enterprise_claim("workshop")
+    to_end_of_period(c, 3)
+    asset = c.state.tables["assets"][aid]
+    assert (asset.state, asset.arrears, asset.outstanding) == ("reletting", 170_00, 1_150_00)
+    assert c.state.tables["arrears"] == {(c.enterprise("workshop"), aid): 170_00}
+    assert (c.claim("ana") - ana, c.claim("cy") - cy) == (25_00, 25_00)
+    assert c.enterprise_claim("workshop") == workshop and c.state.claim(accounts.asset_account(aid)) == 0
+
+    # Paid off later, though it rents the asset no more: 100.00, then 70.00, each to the holders.
+    c.act("ben", PayRent(aid, 100_00))
+    c.settle()
+    assert c.state.tables["assets"][aid].outstanding == 1_050_00
+    before = substance(c.state)
+    c.act("ben", PayRent(aid, 100_00))  # 30.00 more than it owes
+    assert c.refusals(c.settle()) == ["more_than_owed"]
+    assert substance(c.state) == before
+    c.act("ben", PayRent(aid, 70_00))
+    c.settle()
+    asset = c.state.tables["assets"][aid]
+    assert (asset.arrears, asset.outstanding, c.state.tables["arrears"]) == (0, 980_00, {})
+    assert (c.claim("ana") - ana, c.claim("cy") - cy) == (110_00, 110_00)
+    assert c.enterprise_claim("workshop") == workshop - 170_00
+    # Someone who owes nothing on it cannot pay rent for an asset that is not rented.
+    c.act("ben", PayRent(aid, 10_00))
+    assert c.refusals(c.settle()) == ["not_rented"]

@@ -47,7 +47,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from commune.log.bodies import (
@@ -63,8 +63,10 @@ from commune.log.bodies import (
     PayRent,
     RegisterInvestor,
     ReletBid,
+    RetryOffer,
     Withdraw,
     WithdrawBid,
+    WithdrawOffer,
 )
 from commune.rules import accounts
 from commune.rules.charter import DAY_MS, MONTH_MS, SURPLUS_POLICIES, Charter
@@ -73,6 +75,7 @@ from commune.rules.effects import (
     Effect,
     FinishLiquidation,
     OpenReletting,
+    PayArrears,
     PayDividend,
     Post,
     Refuse,
@@ -143,9 +146,12 @@ class AssetModel:
     #: Settlements that took the rent, over every rental; how many there were at redemption.
     paid_settlements: int = 0
     redeemed_at: int | None = None
+    redeemed_by_arrears: bool = False
     relet_round: int = 0
     #: (round, order, rent, lease) of the members' re-letting bids taken in.
     relet_bids: list[tuple[int, int, int, int]] = field(default_factory=list)
+    #: Enterprise name -> rent it owes for a rental of this asset that ended unpaid (rule 15).
+    owed: dict[str, int] = field(default_factory=dict)
     #: What the steward confirmed of a sale: (proceeds, sale costs, what the account held).
     sale: tuple[int, int, int] | None = None
 
@@ -207,6 +213,8 @@ class Run:
         self.returns: dict[bytes, tuple[str, int]] = {}
         #: Asset -> the rent its account held, unconsumed, when its rental ended this block.
         self.ended: dict[bytes, int] = {}
+        #: (asset, enterprise name, amount) of arrears payments expected in the next block.
+        self.arrears_paid: list[tuple[bytes, str, int]] = []
         self.enterprise_names = {eid: name for name, eid in self.world.enterprise_ids.items()}
 
     # -- acting ----------------------------------------------------------------------------
@@ -286,7 +294,16 @@ class Run:
                 a = self.assets[effect.asset]
                 assert (effect.reason, effect.arrears) == self.returns.pop(effect.asset, None)
                 a.notice, a.missed_run = False, 0
+                # Rent held short of a period pays towards the arrears; the rest goes back.
+                netted = min(a.paid - a.taken, effect.arrears)
+                if effect.arrears:
+                    a.owed[a.renter] = a.owed.get(a.renter, 0) + effect.arrears - netted
+                if netted:
+                    a.taken += netted
+                    self.arrears_paid.append((effect.asset, a.renter, netted))
                 self.ended[effect.asset] = a.paid - a.taken
+            elif isinstance(effect, PayArrears):
+                self._arrears_paid(effect)
             elif isinstance(effect, OpenReletting):
                 self.assets[effect.asset].relet_round = effect.round
             elif isinstance(effect, (Relet, ReletFailed)):
@@ -294,6 +311,9 @@ class Run:
             elif isinstance(effect, FinishLiquidation):
                 self._liquidation(effect)
         assert not self.returns, f"rentals that should have ended: {self.returns}"
+        assert not self.arrears_paid, f"arrears payments not made: {self.arrears_paid}"
+        owed = {(self.enterprise(n), aid): v for aid, a in self.assets.items() for n, v in a.owed.items() if v}
+        assert state.tables["arrears"] == owed
         self.ended.clear()
         assert pool == state.claim(accounts.DIVIDEND_POOL) and pool >= 0
         self._pool_before = pool
@@ -362,8 +382,9 @@ class Run:
         else:
             assert 0 <= e.reserve <= self.charter.reserve_periods * a.payment
         if e.outcome == "redeemed":
-            assert e.outstanding == 0 and a.redeemed_at is None
-            a.redeemed_at = a.paid_settlements
+            assert e.outstanding == 0 and (a.redeemed_at is None or a.redeemed_by_arrears)
+            if a.redeemed_at is None:
+                a.redeemed_at = a.paid_settlements
         elif e.outcome == "rent_to_pool":
             assert a.redeemed_at is not None and e.outstanding == 0
         elif e.outcome == "paid":
@@ -377,6 +398,16 @@ class Run:
             self.returns[e.asset] = ("notice", 0)
         elif not missed and e.period >= a.lease_end:
             self.returns[e.asset] = ("lease_end", 0)
+
+    def _arrears_paid(self, e: PayArrears) -> None:
+        """Arrears paid go to the holders as principal while the series owes any, else to the pool."""
+        a = self.assets[e.asset]
+        self.arrears_paid.remove((e.asset, self.enterprise_names[e.enterprise], e.amount))
+        assert e.outstanding == a.outstanding - min(e.amount, a.outstanding)
+        if a.outstanding and not e.outstanding:  # the arrears repaid the last principal: redeemed
+            assert e.reserve == 0 and a.redeemed_at is None
+            a.redeemed_at, a.redeemed_by_arrears = a.paid_settlements, True
+        a.outstanding = e.outstanding
 
     def _rent_returned(self, e: Post) -> None:
         """Rent held unconsumed when a rental ends goes back to the renter, all of it."""
@@ -574,12 +605,36 @@ class Run:
                     self.act(stranger, WithdrawBid(bid_id), refs=(bid_id,), expect="not_your_bid")
                 self.act(b.bidder, WithdrawBid(bid_id), refs=(bid_id,))
                 b.open = False
+        for aid in opened:
+            if data.draw(st.integers(0, 7)) == 0:
+                self.withdraw_offer(data, aid)
         if self.expected:
             self.block()
-        last = max(self.assets[aid].deadline_ms for aid in opened)
-        self.world.clock.set(max(self.world.clock.now_ms(), last + 1))
-        self.block()  # clears every auction of the round
-        assert all(self.assets[aid].state != "auction_open" for aid in opened)
+        self.close_auctions(opened)
+        retried = [aid for aid in opened if self.assets[aid].state == "failed" and data.draw(st.integers(0, 2)) == 0]
+        for aid in retried:
+            self.retry_offer(data, aid)
+        if retried:
+            self.block()
+            retried = [aid for aid in retried if self.assets[aid].state == "auction_open"]
+            for aid in retried:
+                row = self.state.tables["assets"][aid]
+                assert (row.state, row.rent, row.deadline_ms) == (
+                    "auction_open",
+                    self.assets[aid].rent,
+                    self.assets[aid].deadline_ms,
+                )
+                self.assets[aid].annual_reserve = (
+                    Fraction(row.reserve_num, row.reserve_den) * 12 / self.charter.period_months
+                )
+                if data.draw(st.integers(0, 3)):
+                    self.cover(data, aid)
+            if self.expected:
+                self.block()
+            if retried:
+                self.close_auctions(retried)
+                if any(self.assets[aid].state == "rented" for aid in retried):
+                    event("an offer made again cleared")
         for aid in opened:
             a = self.assets[aid]
             if a.state == "rented" and data.draw(st.integers(0, 3)):
@@ -589,15 +644,53 @@ class Run:
         if self.expected:
             self.block()
 
+    def close_auctions(self, opened: list[bytes]) -> None:
+        """The first block past the last deadline clears every auction still open."""
+        last = max(self.assets[aid].deadline_ms for aid in opened)
+        self.world.clock.set(max(self.world.clock.now_ms(), last + 1))
+        self.block()
+        assert all(self.assets[aid].state != "auction_open" for aid in opened)
+
+    def withdraw_offer(self, data: st.DataObject, aid: bytes) -> None:
+        """The renter takes its offer back before the deadline: every open bid's escrow returns.
+        cy, who signs for no enterprise, may try first and is refused."""
+        a = self.assets[aid]
+        if data.draw(st.booleans()):
+            self.act("cy", WithdrawOffer(aid), expect="not_a_signer")
+        self.act(a.signer, WithdrawOffer(aid))
+        for b in self.bids.values():
+            if b.offer == aid:
+                b.open = False
+        a.state = "withdrawn"
+        event("an offer withdrawn")
+
+    def retry_offer(self, data: st.DataObject, aid: bytes) -> None:
+        """A failed offer made again at a rent as high or higher, on a new deadline."""
+        a = self.assets[aid]
+        rent = a.rent + data.draw(st.sampled_from([0, 1, a.rent]))
+        deadline = self.world.clock.now_ms() + 1_000 + data.draw(st.integers(1, 5)) * DAY_MS
+        body = RetryOffer(aid, rent, a.costs, a.lease, a.term, a.bonds, deadline)
+        expect = "bad_offer" if reserve_rate(a.price, rent - a.costs, a.term) > 1 else None
+        if data.draw(st.integers(0, 4)) == 0:
+            self.act("ana" if a.signer != "ana" else "ben", body, expect="not_a_signer")
+        self.act(a.signer, body, expect=expect)
+        if expect is None:
+            a.rent, a.deadline_ms, a.state = rent, deadline, "auction_open"
+            event("a failed offer made again")
+
     def pay_rents(self, data: st.DataObject, periods: int) -> None:
         """The renters fund their enterprises (usually) and pay rent: in full, none, part, ahead.
         An asset whose renter is diligent gets the rent of the `periods` the next block settles."""
-        payments: list[tuple[bytes, AssetModel, int]] = []
+        payments: list[tuple[bytes, AssetModel, int, str]] = []
         for aid, a in self.assets.items():
             row = self.state.tables["assets"][aid]
             if row.state == "failed" and data.draw(st.integers(0, 5)) == 0:
-                payments.append((aid, a, a.rent))  # rent for an asset never bought: refused
+                payments.append((aid, a, a.rent, a.renter))  # rent for an asset never bought: refused
                 continue
+            for debtor, owed in a.owed.items():  # arrears paid in whole, in part, or too much
+                if owed and (debtor != a.renter or row.state not in ("rented", "redeemed")):
+                    if data.draw(st.integers(0, 2)) == 0:
+                        payments.append((aid, a, data.draw(st.sampled_from([owed, owed // 2 or 1, owed + 1])), debtor))
             if row.state not in ("rented", "redeemed"):
                 continue
             kind = "full" if a.diligent else data.draw(st.sampled_from(RENT_KINDS))
@@ -608,25 +701,33 @@ class Run:
                 "partial": data.draw(st.integers(1, max(1, a.rent - 1))),
                 "ahead": a.rent * data.draw(st.integers(2, 3)),
             }[kind]
-            payments.append((aid, a, amount))
+            payments.append((aid, a, amount, a.renter))
         for name in ENTERPRISES:
-            owed = sum(amount for _, a, amount in payments if a.renter == name)
+            owed = sum(amount for _, _, amount, payer in payments if payer == name)
             short = owed - self.enterprise_has(name)
-            diligent = any(a.diligent for _, a, _ in payments if a.renter == name)
+            diligent = any(a.diligent for _, a, _, payer in payments if payer == name)
             if short > 0 and (diligent or data.draw(st.integers(0, 5))):
                 self.deposit(ENTERPRISES[name][0], short + data.draw(st.sampled_from([0, 0, 1, 1_000])), name)
         if self.expected:
             self.block()
-        for aid, a, amount in payments:
+        for aid, a, amount, payer in payments:
             expect = None
-            if self.state.tables["assets"][aid].state not in ("rented", "redeemed"):
+            renting = payer == a.renter and self.state.tables["assets"][aid].state in ("rented", "redeemed")
+            owed = a.owed.get(payer, 0)
+            if not renting and not owed:
                 expect = "not_rented"
-            elif self.enterprise_has(a.renter) < amount:
+            elif not renting and amount > owed:
+                expect = "more_than_owed"
+            elif self.enterprise_has(payer) < amount:
                 expect = "overdraft"
-            self.act(a.signer, PayRent(aid, amount), expect=expect)
-            if expect is None:
-                self.spent[a.renter] = self.spent.get(a.renter, 0) + amount
-                a.paid += amount
+            self.act(ENTERPRISES[payer][0], PayRent(aid, amount), expect=expect)
+            if expect is None:  # the arrears first, then the rent
+                self.spent[payer] = self.spent.get(payer, 0) + amount
+                to_arrears = min(owed, amount)
+                if to_arrears:
+                    a.owed[payer] = owed - to_arrears
+                    self.arrears_paid.append((aid, payer, to_arrears))
+                a.paid += amount - to_arrears
         self.tenancy(data)
         if self.expected:
             self.block()

@@ -237,6 +237,27 @@ class Offer(Body):
     vendor: Annotated[bytes, Meta(max_length=32)] = b""
 
 
+class WithdrawOffer(Body):
+    """A signer of the renter takes back its rental offer (`offer`, its entry id) while the
+    auction is open, or after it failed; the open bids' escrow goes back to the bidders."""
+
+    offer: Key
+
+
+class RetryOffer(Body):
+    """After its auction failed, a signer of the renter offers the same asset again on new
+    terms (rule 10: the requester may improve the offer and try again): the price, vendor and
+    valuation stay; rules 7-8 are checked again and the series is on sale until `deadline_ms`."""
+
+    offer: Key
+    rent: Amount
+    costs: Annotated[int, Meta(ge=0, le=2**62)]
+    lease_periods: Periods
+    term_periods: Periods
+    bonds: Annotated[int, Meta(ge=1, le=10_000_000)]
+    deadline_ms: Annotated[int, Meta(ge=0, le=2**63 - 1)]
+
+
 class Bid(Body):
     """A sealed bid for `quantity` bonds of the series of `offer` (its entry id), at the lowest
     annual rate the bidder accepts (`rate_num`/`rate_den`, e.g. 9/200 for 4.5 %). The bid escrows
@@ -307,6 +328,8 @@ KINDS: dict[str, type[Body]] = {
     "vote": Vote,
     "delegate": Delegate,
     "offer": Offer,
+    "withdraw_offer": WithdrawOffer,
+    "retry_offer": RetryOffer,
     "bid": Bid,
     "withdraw_bid": WithdrawBid,
     "pay_rent": PayRent,

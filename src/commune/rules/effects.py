@@ -108,13 +108,18 @@ class ClosePending(_Effect, tag="pending_closed"):
 
 
 class OpenSpend(_Effect, tag="spend"):
-    """An enterprise transfer waiting for `k` of the enterprise's signers."""
+    """An act of an enterprise waiting for `k` of its signers: a transfer of `amount` to the
+    account `to`, a rent payment into the asset `asset`'s account, or notice on its rental
+    (`act` says which)."""
 
     id: Key
     enterprise: Key
     to: str
     amount: int
     signer: Key
+    act: str
+    asset: bytes
+    memo: str
 
 
 class ApproveSpend(_Effect, tag="approve"):
@@ -189,6 +194,28 @@ class OpenOffer(_Effect, tag="offer"):
     face_value: int
     vendor_payee: str
     valuation: Key
+    deadline_ms: int
+    reserve_num: int
+    reserve_den: int
+
+
+class OfferWithdrawn(_Effect, tag="offer_withdrawn"):
+    """The requester took back the offer: its asset is `withdrawn` (an end)."""
+
+    id: Key
+
+
+class OfferRetried(_Effect, tag="offer_retried"):
+    """A failed offer is on sale again on new terms, until `deadline_ms`, with the reserve rate
+    r_max per period as `reserve_num`/`reserve_den` (rules 7-8 and 10)."""
+
+    id: Key
+    rent: int
+    costs: int
+    lease_periods: int
+    term_periods: int
+    bonds: int
+    face_value: int
     deadline_ms: int
     reserve_num: int
     reserve_den: int
@@ -320,6 +347,19 @@ class NoticeGiven(_Effect, tag="notice"):
     asset: Key
 
 
+class PayArrears(_Effect, tag="arrears_paid"):
+    """`enterprise` paid `amount` of its arrears on `asset` (rule 15's debt); postings beside it
+    move the money. `outstanding`, `periods_left` and `reserve` are the series' figures after it:
+    arrears that repay the last principal release the series reserve to the dividend pool."""
+
+    asset: Key
+    enterprise: Key
+    amount: int
+    outstanding: int
+    periods_left: int
+    reserve: int
+
+
 class FinishLiquidation(_Effect, tag="liquidated"):
     """The sale is done: the waterfall's figures (rule 17); postings beside it move the money."""
 
@@ -355,6 +395,8 @@ Effect = (
     | SetStewards
     | SetStatus
     | OpenOffer
+    | OfferWithdrawn
+    | OfferRetried
     | PlaceBid
     | CancelBid
     | ClearAuction
@@ -369,5 +411,6 @@ Effect = (
     | Relet
     | ReletFailed
     | NoticeGiven
+    | PayArrears
     | FinishLiquidation
 )

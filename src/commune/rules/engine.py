@@ -14,7 +14,17 @@ from collections.abc import Callable
 from commune.core.encoding import encode
 from commune.log import bodies
 from commune.log.entry import Entry
-from commune.rules import bank, dividend_record, governance, ledger, membership, rent, stock, tenancy
+from commune.rules import (
+    bank,
+    dividend_record,
+    enterprise_acts,
+    governance,
+    ledger,
+    membership,
+    rent,
+    stock,
+    tenancy,
+)
 from commune.rules.charter import Charter
 from commune.rules.effects import Admit, Effect, Freeze, Refuse, RegisterEnterprise, SetStewards
 from commune.rules.model import BlockInfo, CommuneState
@@ -35,8 +45,8 @@ RULES: dict[type, Rule] = {
     bodies.Leave: lambda s, e, h: membership.leave(s, e, e.body),
     bodies.RegisterInvestor: lambda s, e, h: membership.register_investor(s, e, e.body),
     bodies.Transfer: lambda s, e, h: ledger.transfer(s, e, e.body, h),
-    bodies.EnterpriseTransfer: lambda s, e, h: ledger.enterprise_transfer(s, e, e.body),
-    bodies.Approve: lambda s, e, h: ledger.approve(s, e, e.body),
+    bodies.EnterpriseTransfer: lambda s, e, h: enterprise_acts.enterprise_transfer(s, e, e.body),
+    bodies.Approve: lambda s, e, h: enterprise_acts.approve(s, e, e.body),
     bodies.Deposit: lambda s, e, h: bank.deposit(s, e, e.body),
     bodies.ConfirmDeposit: lambda s, e, h: bank.confirm_deposit(s, e, e.body),
     bodies.Withdraw: lambda s, e, h: bank.withdraw(s, e, e.body, h),
@@ -45,10 +55,12 @@ RULES: dict[type, Rule] = {
     bodies.Vote: lambda s, e, h: governance.vote(s, e, e.body),
     bodies.Delegate: lambda s, e, h: governance.delegate(s, e, e.body),
     bodies.Offer: lambda s, e, h: stock.offer(s, e, e.body),
+    bodies.WithdrawOffer: lambda s, e, h: stock.withdraw_offer(s, e, e.body),
+    bodies.RetryOffer: lambda s, e, h: stock.retry_offer(s, e, e.body),
     bodies.Bid: lambda s, e, h: stock.bid(s, e, e.body, h),
     bodies.WithdrawBid: lambda s, e, h: stock.withdraw_bid(s, e, e.body),
-    bodies.PayRent: lambda s, e, h: rent.pay_rent(s, e, e.body),
-    bodies.GiveNotice: lambda s, e, h: tenancy.give_notice(s, e, e.body),
+    bodies.PayRent: lambda s, e, h: enterprise_acts.pay_rent(s, e, e.body),
+    bodies.GiveNotice: lambda s, e, h: enterprise_acts.give_notice(s, e, e.body),
     bodies.ReletBid: lambda s, e, h: tenancy.relet_bid(s, e, e.body),
     bodies.ConfirmSale: lambda s, e, h: tenancy.confirm_sale(s, e, e.body),
 }
@@ -57,6 +69,7 @@ RULES: dict[type, Rule] = {
 #: the rent of assets still rented (their periods are still settled and their holders paid).
 _AFTER_CLOSING = (
     bodies.PayRent,  # periods are still settled: a renter must be able to pay what falls due
+    bodies.Approve,  # ...with k of its signers (enterprise_acts.approve refuses other acts)
     bodies.Withdraw,
     bodies.ConfirmPayment,
     bodies.ConfirmDeposit,

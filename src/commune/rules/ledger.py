@@ -4,17 +4,16 @@ A person's spend is decided by their own feed and the chain prefix it names (DES
 the blocks up to its `chain_ref` credited them, less what their own earlier entries spent. No
 concurrent entry can change that, so every node decides it alike in any order, and an account
 is never overdrawn (the chain debits a person only by taking in their own entries, in order).
-An enterprise's account is spent by k of its signers; those spends take effect in chain order,
-and one that would overdraw is refused when the block takes it in.
+An enterprise's account is spent by k of its signers (`enterprise_acts`); those spends take
+effect in chain order, and one that would overdraw is refused when the block takes it in.
 """
 
 from __future__ import annotations
 
-from commune.log.bodies import Approve, EnterpriseTransfer, Transfer
+from commune.log.bodies import Transfer
 from commune.log.entry import Entry
 from commune.rules import accounts
-from commune.rules.effects import ApproveSpend, CloseSpend, Effect, OpenSpend, Post, Posting, TakeDividend
-from commune.rules.membership import require_signer
+from commune.rules.effects import Effect, Post, Posting, TakeDividend
 from commune.rules.model import CommuneState
 from commune.rules.refusal import RuleReason, RuleRefused
 
@@ -65,42 +64,9 @@ def transfer(state: CommuneState, entry: Entry, body: Transfer, chain_height: in
     return [*drawn, move(payer, payee, body.amount, body.memo)]
 
 
-def _pay_from_enterprise(state: CommuneState, enterprise: bytes, to: str, amount: int, memo: str) -> Post:
+def pay_from_enterprise(state: CommuneState, enterprise: bytes, to: str, amount: int, memo: str) -> Post:
     payer = accounts.enterprise_account(enterprise)
     have = state.claim(payer)
     if have < amount:
         raise RuleRefused(RuleReason.OVERDRAFT, f"{amount} asked, {max(have, 0)} in the enterprise's account")
     return move(payer, to, amount, memo)
-
-
-def enterprise_transfer(state: CommuneState, entry: Entry, body: EnterpriseTransfer) -> list[Effect]:
-    require_signer(state, body.enterprise, entry.author)
-    payee = payee_account(state, body.to)
-    if payee == accounts.enterprise_account(body.enterprise):
-        raise RuleRefused(RuleReason.SELF_TRANSFER)
-    ent = state.enterprise(body.enterprise)
-    assert ent is not None
-    if ent.k <= 1:
-        return [_pay_from_enterprise(state, body.enterprise, payee, body.amount, body.memo)]
-    return [OpenSpend(entry.id, body.enterprise, payee, body.amount, entry.author)]
-
-
-def approve(state: CommuneState, entry: Entry, body: Approve) -> list[Effect]:
-    spend = state.tables["spends"].get(body.spend)
-    if spend is None:
-        raise RuleRefused(RuleReason.UNKNOWN_SPEND)
-    require_signer(state, spend.enterprise, entry.author)
-    if entry.author in spend.approvers:
-        raise RuleRefused(RuleReason.ALREADY_APPROVED)
-    effects: list[Effect] = [ApproveSpend(body.spend, entry.author)]
-    ent = state.enterprise(spend.enterprise)
-    assert ent is not None
-    if len(spend.approvers) + 1 >= ent.k:
-        try:
-            effects.append(
-                _pay_from_enterprise(state, spend.enterprise, spend.payee, spend.amount, "enterprise transfer")
-            )
-            effects.append(CloseSpend(body.spend, "paid"))
-        except RuleRefused as refused:
-            effects.append(CloseSpend(body.spend, refused.reason))
-    return effects

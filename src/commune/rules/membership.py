@@ -17,9 +17,11 @@ from commune.rules.model import CommuneState
 from commune.rules.refusal import RuleReason, RuleRefused
 
 
-def require_signer(state: CommuneState, enterprise: bytes, signer: bytes) -> None:
+def require_signer(state: CommuneState, enterprise: bytes, signer: bytes, *, expelled_ok: bool = False) -> None:
+    """Refuse unless `signer` signs for `enterprise`, a registered enterprise not expelled (or,
+    with `expelled_ok`, expelled: its rentals run on and its money may leave its account)."""
     ent = state.enterprise(enterprise)
-    if ent is None or not ent.active:
+    if ent is None or not (ent.active or expelled_ok):
         raise RuleRefused(RuleReason.UNKNOWN_ENTERPRISE, enterprise.hex()[:12])
     if signer not in ent.signers:
         raise RuleRefused(RuleReason.NOT_A_SIGNER, f"{signer.hex()[:12]} for {ent.name}")

@@ -32,11 +32,14 @@ from commune.rules.effects import (
     FinishLiquidation,
     Freeze,
     NoticeGiven,
+    OfferRetried,
+    OfferWithdrawn,
     OpenOffer,
     OpenPending,
     OpenProposal,
     OpenReletting,
     OpenSpend,
+    PayArrears,
     PayDividend,
     PlaceBid,
     PlaceReletBid,
@@ -130,11 +133,17 @@ class Pending(Row):
 
 
 class Spend(Row):
+    """An enterprise's act waiting for k signers (`enterprise_acts`): `act` is "transfer" (of
+    `amount` to the account `payee`), "rent" (`amount` into `asset`'s account) or "notice"."""
+
     enterprise: bytes
     payee: str
     amount: int
     approvers: tuple[bytes, ...]
     height: int
+    act: str = "transfer"
+    asset: bytes = b""
+    memo: str = ""
 
 
 class Proposal(Row):
@@ -250,6 +259,7 @@ TABLES: dict[str, type] = {
     "bids": PlacedBid,  # bid entry id -> the bid
     "holdings": int,  # (asset, holder) -> bonds held
     "relet_bids": PlacedReletBid,  # bid entry id -> a re-letting bid
+    "arrears": int,  # (enterprise, asset) -> rent it owes for a rental that ended unpaid (rule 15)
     "blocks": BlockInfo,  # block id -> height, time
     "meta": Any,  # name -> value
 }
@@ -571,7 +581,7 @@ def _pending_closed(state: CommuneState, e: ClosePending) -> None:
 
 
 def _spend(state: CommuneState, e: OpenSpend) -> None:
-    state.set("spends", e.id, Spend(e.enterprise, e.to, e.amount, (e.signer,), state.height))
+    state.set("spends", e.id, Spend(e.enterprise, e.to, e.amount, (e.signer,), state.height, e.act, e.asset, e.memo))
 
 
 def _approve(state: CommuneState, e: ApproveSpend) -> None:
@@ -668,6 +678,29 @@ def _offer(state: CommuneState, e: OpenOffer) -> None:
     )
 
 
+def _offer_withdrawn(state: CommuneState, e: OfferWithdrawn) -> None:
+    _asset_step(state, e.id, lifecycle.Transition.WITHDRAW_REQUEST)
+
+
+def _offer_retried(state: CommuneState, e: OfferRetried) -> None:
+    _asset_step(state, e.id, lifecycle.Transition.RETRY_WITH_BETTER_OFFER)
+    _asset_step(
+        state,
+        e.id,
+        lifecycle.Transition.OPEN_AUCTION,
+        rent=e.rent,
+        costs=e.costs,
+        lease_periods=e.lease_periods,
+        term_periods=e.term_periods,
+        bonds=e.bonds,
+        face_value=e.face_value,
+        deadline_ms=e.deadline_ms,
+        reserve_num=e.reserve_num,
+        reserve_den=e.reserve_den,
+        opened_height=state.height,
+    )
+
+
 def _bid(state: CommuneState, e: PlaceBid) -> None:
     state.set("bids", e.id, PlacedBid(e.offer, e.bidder, e.quantity, e.rate_num, e.rate_den, state.next_tick()))
 
@@ -709,7 +742,31 @@ def _return(state: CommuneState, e: ReturnAsset) -> None:
         "lease_end": lifecycle.Transition.END_LEASE,
     }[e.reason]
     asset = state.tables["assets"][e.asset]
+    if e.arrears:
+        key = (asset.renter, e.asset)
+        state.set("arrears", key, state.tables["arrears"].get(key, 0) + e.arrears)
     _asset_step(state, e.asset, transition, arrears=asset.arrears + e.arrears, notice=False, missed=0)
+
+
+def _arrears_paid(state: CommuneState, e: PayArrears) -> None:
+    key = (e.enterprise, e.asset)
+    owed = state.tables["arrears"][key] - e.amount
+    if owed:
+        state.set("arrears", key, owed)
+    else:
+        state.delete("arrears", key)
+    asset = state.tables["assets"][e.asset]
+    state.set(
+        "assets",
+        e.asset,
+        msgspec.structs.replace(
+            asset,
+            arrears=asset.arrears - e.amount,
+            outstanding=e.outstanding,
+            periods_left=e.periods_left,
+            reserve=e.reserve,
+        ),
+    )
 
 
 def _reletting(state: CommuneState, e: OpenReletting) -> None:
@@ -825,6 +882,8 @@ _HANDLERS = {
     SetStewards: _stewards,
     SetStatus: _status,
     OpenOffer: _offer,
+    OfferWithdrawn: _offer_withdrawn,
+    OfferRetried: _offer_retried,
     PlaceBid: _bid,
     CancelBid: _bid_withdrawn,
     ClearAuction: _clearing,
@@ -839,5 +898,6 @@ _HANDLERS = {
     Relet: _relet,
     ReletFailed: _relet_failed,
     NoticeGiven: _notice,
+    PayArrears: _arrears_paid,
     FinishLiquidation: _liquidated,
 }

@@ -53,6 +53,9 @@ class RuleReason(StrEnum):
     NOT_RENTED = "not_rented"
     NOT_RELETTING = "not_reletting"
     NOT_LIQUIDATING = "not_liquidating"
+    OFFER_DECIDED = "offer_decided"
+    AUCTION_NOT_FAILED = "auction_not_failed"
+    MORE_THAN_OWED = "more_than_owed"
 
 
 EXPLANATIONS: dict[RuleReason, str] = {
@@ -68,8 +71,8 @@ EXPLANATIONS: dict[RuleReason, str] = {
     RuleReason.OVERDRAFT: "the account does not hold enough money for this",
     RuleReason.UNKNOWN_PAYEE: "the payee is neither a participant nor an enterprise of the commune",
     RuleReason.SELF_TRANSFER: "an account cannot pay itself",
-    RuleReason.UNKNOWN_SPEND: "no enterprise transfer awaiting approval has this id",
-    RuleReason.ALREADY_APPROVED: "this signer has already approved this transfer",
+    RuleReason.UNKNOWN_SPEND: "no enterprise act awaiting approval has this id",
+    RuleReason.ALREADY_APPROVED: "this signer has already approved this act",
     RuleReason.NOT_A_STEWARD: "only a steward may confirm what the bank did",
     RuleReason.UNKNOWN_DEPOSIT: "no deposit notice awaiting confirmation has this id",
     RuleReason.UNKNOWN_WITHDRAWAL: "no withdrawal awaiting payment has this id",
@@ -97,6 +100,9 @@ EXPLANATIONS: dict[RuleReason, str] = {
     RuleReason.NOT_RENTED: "the asset is not rented out, so no rent is due for it",
     RuleReason.NOT_RELETTING: "the asset is not being re-let",
     RuleReason.NOT_LIQUIDATING: "the asset is not being liquidated",
+    RuleReason.OFFER_DECIDED: "only an offer whose auction is still open or has failed can be withdrawn",
+    RuleReason.AUCTION_NOT_FAILED: "only an offer whose auction failed can be offered again",
+    RuleReason.MORE_THAN_OWED: "the payment is more than the enterprise owes for this asset",
 }
 
 

@@ -12,19 +12,20 @@ prepayment of principal (keeping the payment, shortening the term), or, if the c
 `dividend`, straight to the dividend pool. When the last principal is paid the asset is
 redeemed and its reserve goes to the dividend pool; from then on its whole net rent does.
 An asset whose account does not hold a period's rent pays nothing that period and counts it
-as missed (rule 15's default and return are later work).
+as missed (rule 15: see `tenancy`). Rent owed by a renter whose rental ended unpaid (arrears)
+stays its debt: its later payments for that asset go to the arrears first (`pay`), and what
+they recover goes to the holders as prepayment while the series owes principal, else to the
+dividend pool (`recover_arrears`).
 """
 
 from __future__ import annotations
 
 from fractions import Fraction
 
-from commune.log.bodies import PayRent
-from commune.log.entry import Entry
 from commune.rules import accounts
 from commune.rules.amortization import next_installment, remaining_periods, split_to_holders
 from commune.rules.charter import MONTH_MS
-from commune.rules.effects import Effect, Post, Posting, SettleAsset, SettlePeriod
+from commune.rules.effects import Effect, PayArrears, Post, Posting, SettleAsset, SettlePeriod
 from commune.rules.lifecycle import State
 from commune.rules.membership import require_signer
 from commune.rules.model import Asset, CommuneState
@@ -48,18 +49,68 @@ def periodic_coupon(state: CommuneState, asset: Asset) -> Fraction:
     return state.charter.per_period(Fraction(asset.coupon_num, asset.coupon_den))
 
 
-def pay_rent(state: CommuneState, entry: Entry, body: PayRent) -> list[Effect]:
-    asset = state.tables["assets"].get(body.asset)
+def payer_for(state: CommuneState, aid: bytes, signer: bytes) -> bytes:
+    """The enterprise a rent payment for `aid` by `signer` comes from: the renter, if `signer`
+    signs for it and the asset is rented; else an enterprise `signer` signs for that owes
+    arrears on it (rule 15). Refused when there is none."""
+    asset = state.tables["assets"].get(aid)
     if asset is None:
         raise RuleRefused(RuleReason.UNKNOWN_OFFER)
-    if asset.state not in RENTED_STATES:
+    if asset.state in RENTED_STATES:
+        renter = state.enterprise(asset.renter)
+        if renter is not None and signer in renter.signers:
+            return asset.renter
+    for enterprise, owed_on in sorted(state.tables["arrears"]):
+        ent = state.enterprise(enterprise)
+        if owed_on == aid and ent is not None and signer in ent.signers:
+            return enterprise
+    if asset.state in RENTED_STATES:
+        require_signer(state, asset.renter, signer, expelled_ok=True)
+    raise RuleRefused(RuleReason.NOT_RENTED, f"it is {asset.state}")
+
+
+def pay(state: CommuneState, enterprise: bytes, aid: bytes, amount: int) -> list[Effect]:
+    """`enterprise` pays `amount` for `aid`: first what it owes there in arrears, the rest as
+    rent into the asset's account (only while it rents the asset)."""
+    asset = state.tables["assets"][aid]
+    owed = state.tables["arrears"].get((enterprise, aid), 0)
+    renting = asset.state in RENTED_STATES and asset.renter == enterprise
+    if not renting and not owed:
         raise RuleRefused(RuleReason.NOT_RENTED, f"it is {asset.state}")
-    require_signer(state, asset.renter, entry.author)
-    payer = accounts.enterprise_account(asset.renter)
+    if not renting and amount > owed:
+        raise RuleRefused(RuleReason.MORE_THAN_OWED, f"it owes {owed} in arrears")
+    payer = accounts.enterprise_account(enterprise)
     have = state.claim(payer)
-    if have < body.amount:
-        raise RuleRefused(RuleReason.OVERDRAFT, f"{body.amount} asked, {max(have, 0)} in the enterprise's account")
-    return [Post((Posting(payer, body.amount), Posting(accounts.asset_account(body.asset), -body.amount)), "rent")]
+    if have < amount:
+        raise RuleRefused(RuleReason.OVERDRAFT, f"{amount} asked, {max(have, 0)} in the enterprise's account")
+    to_arrears = min(amount, owed)
+    effects = recover_arrears(state, enterprise, aid, to_arrears, payer) if to_arrears else []
+    if amount > to_arrears:
+        effects.append(_pay(payer, amount - to_arrears, accounts.asset_account(aid), "rent"))
+    return effects
+
+
+def recover_arrears(state: CommuneState, enterprise: bytes, aid: bytes, amount: int, source: str) -> list[Effect]:
+    """`amount` of `enterprise`'s arrears on `aid`, paid from the account `source`: the rent the
+    holders missed goes to them as prepayment of principal while the series owes any (shortening
+    its term, as surplus does), and the rest to the dividend pool."""
+    asset = state.tables["assets"][aid]
+    outstanding, periods_left = asset.outstanding, asset.periods_left
+    prepay = min(amount, outstanding) if asset.state != State.LIQUIDATED.value else 0
+    effects: list[Effect] = []
+    if prepay:
+        effects.append(_to_holders(state, aid, source, prepay, "arrears paid: prepayment of principal"))
+        outstanding -= prepay
+        rate = periodic_coupon(state, asset)
+        periods_left = remaining_periods(outstanding, rate, asset.payment) if outstanding else 0
+    if amount > prepay:
+        effects.append(_pay(source, amount - prepay, accounts.DIVIDEND_POOL, "arrears paid to the dividend pool"))
+    reserve = asset.reserve
+    if prepay and not outstanding and reserve:  # rule 14: redeemed; the reserve has done its work
+        effects.append(_pay(accounts.asset_account(aid), reserve, accounts.DIVIDEND_POOL, "series reserve released"))
+        reserve = 0
+    effects.append(PayArrears(aid, enterprise, amount, outstanding, periods_left, reserve))
+    return effects
 
 
 def due(state: CommuneState, time_ms: int) -> list[int]:
@@ -110,11 +161,13 @@ def settle_asset(state: CommuneState, aid: bytes, asset: Asset, period: int) -> 
         effects.append(_pay(acct, rent - costs, accounts.DIVIDEND_POOL, "net rent of a redeemed asset"))
         return [*effects, SettleAsset(aid, period, "rent_to_pool", 0, 0, 0, 0)]
     rate = periodic_coupon(state, asset)
-    installment = next_installment(asset.outstanding, rate, asset.payment, asset.periods_left, period=period)
-    effects.append(_to_holders(state, aid, acct, installment.payment, "debt service"))
-    outstanding = installment.outstanding_after
-    periods_left = asset.periods_left - 1
-    surplus = rent - costs - installment.payment
+    paid = outstanding = 0  # the last principal may have come from arrears since the last period
+    if asset.outstanding:
+        installment = next_installment(asset.outstanding, rate, asset.payment, asset.periods_left, period=period)
+        effects.append(_to_holders(state, aid, acct, installment.payment, "debt service"))
+        paid, outstanding = installment.payment, installment.outstanding_after
+    periods_left = max(asset.periods_left - 1, 0)
+    surplus = rent - costs - paid
     reserve = asset.reserve
     to_pool = 0
     if outstanding and state.charter.surplus_policy == "dividend":

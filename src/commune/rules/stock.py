@@ -1,12 +1,15 @@
 """The common stock, rules 7-12: rental offers, their bond auctions, and buying the asset.
 
 An offer is taken in when its figures can fund the asset (`reserve_rate`); its bond series is
-then on sale until the offer's deadline. A bid escrows its money from the bidder's own account
-when it is taken in (the spend rule of DESIGN 3.1), and can be withdrawn before the deadline.
-The first block past the deadline clears the auction (`auction.clear`) from the bids taken in
-before it: unfilled escrow returns to the bidders; on success the escrowed price pays the
-vendor through the bank bridge (a pending payment the steward confirms), the holdings are
-registered, and the rental starts. Rent, debt service and what follows are later rules.
+then on sale until the offer's deadline. Its requester may withdraw it while the auction is
+open or after it failed (the open bids' escrow returns), and after a failure may offer the
+same asset again on new terms (`retry_offer`: rules 7-8 again, a new deadline). A bid escrows
+its money from the bidder's own account when it is taken in (the spend rule of DESIGN 3.1),
+and can be withdrawn before the deadline. The first block past the deadline clears the
+auction (`auction.clear`) from the bids taken in before it: unfilled escrow returns to the
+bidders; on success the escrowed price pays the vendor through the bank bridge (a pending
+payment the steward confirms), the holdings are registered, and the rental starts. Rent,
+debt service and what follows are later rules.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from __future__ import annotations
 from fractions import Fraction
 
 from commune.core.rates import format_percent
-from commune.log.bodies import Bid, Offer, WithdrawBid
+from commune.log.bodies import Bid, Offer, RetryOffer, WithdrawBid, WithdrawOffer
 from commune.log.entry import Entry
 from commune.rules import accounts, auction, lifecycle
 from commune.rules.amortization import level_payment, payment_to_minor
@@ -24,6 +27,8 @@ from commune.rules.effects import (
     ClearAuction,
     Effect,
     Fill,
+    OfferRetried,
+    OfferWithdrawn,
     OpenOffer,
     OpenPending,
     PlaceBid,
@@ -43,29 +48,55 @@ def annual_reserve(state: CommuneState, asset: Asset) -> Fraction:
     return state.charter.per_year(Fraction(asset.reserve_num, asset.reserve_den))
 
 
-def offer(state: CommuneState, entry: Entry, body: Offer) -> list[Effect]:
-    require_signer(state, body.renter, entry.author)
-    ent = state.enterprise(body.renter)
-    assert ent is not None
-    if body.vendor and (body.vendor == entry.author or body.vendor in ent.signers):
-        raise RuleRefused(RuleReason.VENDOR_IS_REQUESTER)
-    if body.term_periods > body.lease_periods:
+def _terms(
+    state: CommuneState,
+    entry: Entry,
+    price: int,
+    bonds: int,
+    rent: int,
+    costs: int,
+    lease: int,
+    term: int,
+    deadline: int,
+) -> Fraction:
+    """Check an offer's terms against rules 7-8 and the charter; its reserve rate per period."""
+    if term > lease:
         raise RuleRefused(RuleReason.BAD_OFFER, "the bond term cannot be longer than the lease")
-    if body.price % body.bonds:
-        raise RuleRefused(RuleReason.BAD_OFFER, f"the price must divide into {body.bonds} bonds of a whole face value")
-    if body.costs >= body.rent:
+    if price % bonds:
+        raise RuleRefused(RuleReason.BAD_OFFER, f"the price must divide into {bonds} bonds of a whole face value")
+    if costs >= rent:
         raise RuleRefused(RuleReason.BAD_OFFER, "the rent must be more than the commune's costs")
     limit = entry.time_ms + state.charter.max_voting_days * DAY_MS
-    if not entry.time_ms < body.deadline_ms <= limit:
+    if not entry.time_ms < deadline <= limit:
         raise RuleRefused(RuleReason.BAD_DEADLINE, f"at most {state.charter.max_voting_days} days after the offer")
     try:
-        r_max = reserve_rate(body.price, body.rent - body.costs, body.term_periods)
+        r_max = reserve_rate(price, rent - costs, term)
     except OfferCannotFund as exc:
         raise RuleRefused(RuleReason.OFFER_CANNOT_FUND, exc.message) from None
     except OfferError as exc:
         raise RuleRefused(RuleReason.BAD_OFFER, exc.message) from None
     if r_max > 1:  # also keeps the rate's figures within what an effect can encode
         raise RuleRefused(RuleReason.BAD_OFFER, "the rent would pay more than 100 % interest a period")
+    return r_max
+
+
+def offer(state: CommuneState, entry: Entry, body: Offer) -> list[Effect]:
+    require_signer(state, body.renter, entry.author)
+    ent = state.enterprise(body.renter)
+    assert ent is not None
+    if body.vendor and (body.vendor == entry.author or body.vendor in ent.signers):
+        raise RuleRefused(RuleReason.VENDOR_IS_REQUESTER)
+    r_max = _terms(
+        state,
+        entry,
+        body.price,
+        body.bonds,
+        body.rent,
+        body.costs,
+        body.lease_periods,
+        body.term_periods,
+        body.deadline_ms,
+    )
     return [
         OpenOffer(
             entry.id,
@@ -81,6 +112,72 @@ def offer(state: CommuneState, entry: Entry, body: Offer) -> list[Effect]:
             body.price // body.bonds,
             body.vendor_payee,
             body.valuation,
+            body.deadline_ms,
+            r_max.numerator,
+            r_max.denominator,
+        )
+    ]
+
+
+def _requested_asset(state: CommuneState, offer_id: bytes, entry: Entry) -> Asset:
+    """The asset of `offer_id`, which the author signs for as its renter."""
+    asset = state.tables["assets"].get(offer_id)
+    if asset is None:
+        raise RuleRefused(RuleReason.UNKNOWN_OFFER)
+    require_signer(state, asset.renter, entry.author)
+    return asset
+
+
+def _release_open_bids(state: CommuneState, offer_id: bytes, memo: str) -> list[Effect]:
+    """Cancel the open bids of `offer_id` and give each bidder their escrow back."""
+    asset = state.tables["assets"][offer_id]
+    rows = state.tables["bids"]
+    effects: list[Effect] = []
+    for bid_id in state.grouped("bids", offer_id):
+        b = rows[bid_id]
+        if b.status != "open":
+            continue
+        escrow = b.quantity * asset.face_value
+        bidder = accounts.participant_account(b.bidder)
+        effects += [CancelBid(bid_id), Post((Posting(accounts.ESCROW, escrow), Posting(bidder, -escrow)), memo)]
+    return effects
+
+
+def withdraw_offer(state: CommuneState, entry: Entry, body: WithdrawOffer) -> list[Effect]:
+    """The requester gives up: before the deadline of an open auction, or after a failed one."""
+    asset = _requested_asset(state, body.offer, entry)
+    open_now = asset.state == lifecycle.State.AUCTION_OPEN and entry.time_ms <= asset.deadline_ms
+    if not open_now and asset.state != lifecycle.State.FAILED:
+        detail = "its auction has closed" if asset.state == lifecycle.State.AUCTION_OPEN else f"it is {asset.state}"
+        raise RuleRefused(RuleReason.OFFER_DECIDED, detail)
+    return [*_release_open_bids(state, body.offer, "offer withdrawn: escrow returned"), OfferWithdrawn(body.offer)]
+
+
+def retry_offer(state: CommuneState, entry: Entry, body: RetryOffer) -> list[Effect]:
+    """A failed offer on sale again on new terms (the same asset, price and vendor)."""
+    asset = _requested_asset(state, body.offer, entry)
+    if asset.state != lifecycle.State.FAILED:
+        raise RuleRefused(RuleReason.AUCTION_NOT_FAILED, f"it is {asset.state}")
+    r_max = _terms(
+        state,
+        entry,
+        asset.price,
+        body.bonds,
+        body.rent,
+        body.costs,
+        body.lease_periods,
+        body.term_periods,
+        body.deadline_ms,
+    )
+    return [
+        OfferRetried(
+            body.offer,
+            body.rent,
+            body.costs,
+            body.lease_periods,
+            body.term_periods,
+            body.bonds,
+            asset.price // body.bonds,
             body.deadline_ms,
             r_max.numerator,
             r_max.denominator,

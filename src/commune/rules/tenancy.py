@@ -2,15 +2,15 @@
 lease; members-only re-letting rounds; liquidation.
 
 A rented asset whose renter misses more periods than the charter's grace is returned, and
-the missed periods' rent stays a debt of the renter (`arrears`); so is one whose renter gave
-notice (after the period's rent) or whose lease ran out. Rent held in the asset's account that
-no settlement consumed (paid ahead, or short of a period's rent) goes back to the renter when
-the rental ends; the treasurer nets it against arrears if there are any. A returned asset opens a re-letting round
-at once: members bid a rent and a lease for an
-enterprise they sign for; the bid with the highest present value wins (`reletting.choose`,
-discounted at the series' coupon, or at the charter's reference rate once redeemed), and a
-bid must cover the costs and the debt service still due each period. A round runs to the end
-of the period after the one it opens in. After the charter's
+the missed periods' rent stays a debt of the renter (`arrears`, paid as `rent.pay` says); so
+is one whose renter gave notice (after the period's rent) or whose lease ran out. Rent held in
+the asset's account that no settlement consumed (paid ahead, or short of a period's rent) pays
+towards the arrears, and what is left goes back to the renter when the rental ends. A returned
+asset opens a re-letting round at once: members bid a rent and a lease for an enterprise they
+sign for; the bid with the highest present value wins (`reletting.choose`, discounted at the
+series' coupon, or at the charter's reference rate once redeemed), and a bid must cover the
+costs and the debt service still due each period. A round runs to the end of the period after
+the one it opens in. After the charter's
 number of rounds without a valid bid the asset is liquidated: a steward confirms the sale,
 and its proceeds, with whatever the asset's account holds, are paid down the waterfall
 (`waterfall.liquidate`): sale costs, then the series' holders (principal and one period's
@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-from commune.log.bodies import ConfirmSale, GiveNotice, ReletBid
+from commune.log.bodies import ConfirmSale, ReletBid
 from commune.log.entry import Entry
 from commune.rules import accounts, reletting
 from commune.rules.amortization import interest_to_minor
@@ -43,7 +43,7 @@ from commune.rules.lifecycle import State
 from commune.rules.membership import require_signer
 from commune.rules.model import Asset, CommuneState, due_by_deadline
 from commune.rules.refusal import RuleReason, RuleRefused
-from commune.rules.rent import RENTED_STATES, period_ms, period_of, periodic_coupon
+from commune.rules.rent import RENTED_STATES, period_ms, period_of, periodic_coupon, recover_arrears
 from commune.rules.waterfall import liquidate
 
 
@@ -54,12 +54,21 @@ def _asset(state: CommuneState, aid: bytes) -> Asset:
     return asset
 
 
-def give_notice(state: CommuneState, entry: Entry, body: GiveNotice) -> list[Effect]:
-    asset = _asset(state, body.asset)
+def renter_of(state: CommuneState, aid: bytes, signer: bytes) -> bytes:
+    """The enterprise renting `aid`, for which `signer` must sign (expelled or not)."""
+    asset = _asset(state, aid)
     if asset.state not in RENTED_STATES:
         raise RuleRefused(RuleReason.NOT_RENTED, f"it is {asset.state}")
-    require_signer(state, asset.renter, entry.author)
-    return [NoticeGiven(body.asset)]
+    require_signer(state, asset.renter, signer, expelled_ok=True)
+    return asset.renter
+
+
+def notice(state: CommuneState, enterprise: bytes, aid: bytes) -> list[Effect]:
+    """`enterprise` gives notice on its rental of `aid` (checked again when k signers agree)."""
+    asset = _asset(state, aid)
+    if asset.state not in RENTED_STATES or asset.renter != enterprise:
+        raise RuleRefused(RuleReason.NOT_RENTED, f"it is {asset.state}")
+    return [NoticeGiven(aid)]
 
 
 def relet_bid(state: CommuneState, entry: Entry, body: ReletBid) -> list[Effect]:
@@ -81,8 +90,10 @@ def ends_of_rentals(state: CommuneState, settled: list[Effect]) -> list[Effect]:
         if not isinstance(s, SettleAsset):
             continue
         asset = state.tables["assets"][s.asset]
+        arrears = 0
         if s.outcome == "missed" and asset.missed > state.charter.grace_periods:
-            effects.append(ReturnAsset(s.asset, "default", asset.missed * asset.rent))
+            arrears = asset.missed * asset.rent
+            effects.append(ReturnAsset(s.asset, "default", arrears))
         elif s.outcome != "missed" and asset.notice:
             effects.append(ReturnAsset(s.asset, "notice", 0))
         elif s.outcome != "missed" and asset.lease_end_period and s.period >= asset.lease_end_period:
@@ -90,6 +101,10 @@ def ends_of_rentals(state: CommuneState, settled: list[Effect]) -> list[Effect]:
         else:
             continue
         held = state.claim(accounts.asset_account(s.asset)) - asset.reserve
+        netted = min(held, arrears)  # rent short of a period pays towards the arrears first
+        if netted > 0:
+            effects += recover_arrears(state, asset.renter, s.asset, netted, accounts.asset_account(s.asset))
+            held -= netted
         if held > 0:  # rent paid and not consumed goes back: the next renter's periods are theirs
             effects.append(
                 Post(

@@ -27,7 +27,7 @@ from commune.state import views
 from commune.state.digest import state_digest, table_digests
 
 #: Raised whenever the stored tables change shape; a file of another version is rebuilt, not read.
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 _RECORD = """
 CREATE TABLE IF NOT EXISTS record (name TEXT PRIMARY KEY, value) WITHOUT ROWID;

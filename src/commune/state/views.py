@@ -39,6 +39,7 @@ KEYS: dict[str, tuple[str, ...]] = {
     "bids": ("id",),
     "holdings": ("asset", "holder"),
     "relet_bids": ("id",),
+    "arrears": ("enterprise", "asset"),
     "blocks": ("id",),
     "meta": ("name",),
 }
@@ -52,6 +53,7 @@ VALUE_COLUMN: dict[str, str] = {
     "frozen": "seq",
     "votes": "choice",
     "holdings": "bonds",
+    "arrears": "owed",
     "delegations": "delegate",
     "meta": "value",
 }
