@@ -198,3 +198,64 @@ def test_an_asset_from_offer_to_rent_and_reports(tmp_path: Path, monkeypatch: py
         codes = [s.stop() for s in served]
         clock.close()
     assert codes == [0, 0]
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_a_failed_offer_made_again_then_withdrawn(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The Bakery's slicer finds no bidders at 110.00 a month; offered again at 120.00 its reserve
+    rate rises; then the Bakery takes it back and Ana's bid money comes home."""
+    clock = FileClock.create(tmp_path / "clock", T0)
+    monkeypatch.setitem(nodekit.ENV, "COMMUNE_CLOCK_FILE", str(tmp_path / "clock"))
+    ana = tmp_path / "ana"
+    commune("found", "--name", "Test", "--as", "Ana", "--enterprise", "Bakery", "-d", str(ana))
+    served = Served(ana, free_port())
+    try:
+        commune("deposit", "300.00", "--reference", "Ana bonds", "-d", str(ana))
+        wait_for(lambda: len(as_json("pending", "-d", str(ana))) == 1, what="the deposit")
+        commune("steward", "confirm-deposit", as_json("pending", "-d", str(ana))[0]["id"][:12], "-d", str(ana))
+        wait_for(lambda: status(ana)["balance_minor"] == 300_00, what="Ana's credit")
+        (tmp_path / "quote.txt").write_text("Slicer Ltd quotes 1,200.00\n")
+        offer = as_json(
+            "offer",
+            *("--enterprise", "Bakery", "--description", "a bread slicer", "--price", "1,200.00"),
+            *("--rent", "110.00", "--costs", "5.00", "--lease", "24", "--term", "12", "--bonds", "12"),
+            *("--vendor-payee", "Slicer Ltd", "--valuation", str(tmp_path / "quote.txt"), "--days", "1"),
+            *("-d", str(ana)),
+        )
+        # Made again before it failed: one sentence, nothing changed.
+        early = commune("retry-offer", "a bread slicer", "--rent", "120.00", "-d", str(ana), check=False)
+        assert early.returncode == 4 and "refused (auction_not_failed)" in early.stderr
+        assert "Traceback" not in early.stderr
+        wait_for(lambda: as_json("auctions", "-d", str(ana))[0]["auction"] == "open", what="the offer")
+        clock.set(T0 + DAY_MS + MINUTE_MS)  # nobody bid: the auction fails
+        wait_for(lambda: as_json("auctions", "-d", str(ana))[0]["auction"] == "failed", what="the failure")
+        assert "commune retry-offer" in commune("auctions", "-d", str(ana)).stdout
+
+        # Made again at 120.00 a month (R - c = 115.00): a higher reserve rate, a new deadline.
+        again = as_json("retry-offer", offer["id"][:10], "--rent", "120.00", "--days", "2", "-d", str(ana))
+        assert again["deadline_ms"] == T0 + DAY_MS + MINUTE_MS + 2 * DAY_MS and again["offer"] == offer["id"]
+        assert Fraction(again["reserve_num"], again["reserve_den"]) > Fraction(
+            offer["reserve_num"], offer["reserve_den"]
+        )
+        # 12 payments of 115.00 repay 1,200.00 at r_max a month, within a cent.
+        r_max = Fraction(again["reserve_num"], again["reserve_den"]) / 12
+        assert 120_000 - 1 < 115_00 * (1 - (1 + r_max) ** -12) / r_max <= 120_000 + 1
+        wait_for(lambda: as_json("auctions", "-d", str(ana))[0]["auction"] == "open", what="the new auction")
+        commune("bid", "a bread slicer", "3", "10%", "-d", str(ana))
+        wait_for(lambda: as_json("auctions", "-d", str(ana))[0]["bids"] == 1, what="the bid")
+        assert status(ana)["balance_minor"] == 0
+
+        # The Bakery withdraws it: the asset is withdrawn, Ana's 300.00 comes back.
+        text = commune("withdraw-offer", "a bread slicer", "-d", str(ana)).stdout
+        assert "offer of 'a bread slicer' withdrawn" in text
+        wait_for(lambda: as_json("auctions", "-d", str(ana))[0]["state"] == "withdrawn", what="the withdrawal")
+        assert status(ana)["balance_minor"] == 300_00
+        (row,) = as_json("auctions", "-d", str(ana))
+        assert [b["status"] for b in row["my_bids"]] == ["withdrawn"]
+        twice = commune("withdraw-offer", "a bread slicer", "-d", str(ana), check=False)
+        assert twice.returncode == 4 and "refused (offer_decided)" in twice.stderr
+    finally:
+        code = served.stop()
+        clock.close()
+    assert code == 0

@@ -74,7 +74,11 @@ def test_a_commune_of_three_nodes_agrees(tmp_path: Path) -> None:
         # A vote: Cai proposes a second enterprise; Ana and Ben vote yes on their own nodes.
         wait_for(lambda: status(cai)["balance_minor"] == 3_000, what="the transfer")
         cai_key = status(cai)["key"]
-        commune("propose", "register-enterprise", "Bike Workshop", "--signer", cai_key, "-d", str(cai))
+        commune(
+            "propose",
+            *("register-enterprise", "Bike Workshop", "--signer", cai_key, "--signer", "Ben", "--k", "2"),
+            *("-d", str(cai)),
+        )
         wait_for(lambda: len(as_json("proposals", "-d", str(ana))) == 1, what="the proposal")
         (proposal,) = as_json("proposals", "-d", str(ana))
         for voter in (ana, ben):
@@ -87,12 +91,34 @@ def test_a_commune_of_three_nodes_agrees(tmp_path: Path) -> None:
         assert passed["motion"] == "register enterprise 'Bike Workshop'"
         assert passed["electorate"] == 3 and passed["needed"] == 2 and passed["yes"] >= 2 and passed["no"] == 0
 
+        # The workshop needs 2 of its 2 signers: Cai's payment waits until Ben, who sees it on his
+        # own node, stands behind it.
+        commune("deposit", "20.00", "--enterprise", "Bike Workshop", "--reference", "SEPA 2", "-d", str(cai))
+        wait_for(lambda: len(as_json("pending", "-d", str(ana))) == 1, what="the workshop's deposit")
+        commune("steward", "confirm-deposit", as_json("pending", "-d", str(ana))[0]["id"][:12], "-d", str(ana))
+        out = commune(
+            "enterprise", "pay", "Ana", "5.00", "--enterprise", "Bike Workshop", "--memo", "tyres", "-d", str(cai)
+        )
+        assert "it is made once 2 signers stand behind it" in out.stdout
+        wait_for(lambda: len(as_json("enterprise", "pending", "-d", str(ben))) == 1, what="the payment to reach Ben")
+        (waiting,) = as_json("enterprise", "pending", "-d", str(ben))
+        assert (waiting["enterprise"], waiting["what"], waiting["act"]) == (
+            "Bike Workshop",
+            "pay 5.00 to Ana (tyres)",
+            "transfer",
+        )
+        assert (waiting["signed"], waiting["needed"], waiting["signed_by_you"]) == (["Cai"], 2, False)
+        assert as_json("enterprise", "pending", "-d", str(ana)) == []  # Ana signs for no such enterprise
+        commune("enterprise", "approve", waiting["id"][:12], "-d", str(ben))
+        wait_for(lambda: status(ana)["balance_minor"] == 5_00, what="the payment")
+        wait_for(lambda: as_json("enterprise", "pending", "-d", str(cai)) == [], what="the act to close on Cai's node")
+
         # Everyone ends at the same height with the same digest.
         wait_for(
             lambda: len({(s["height"], s["digest"]) for s in map(status, (ana, ben, cai))}) == 1, what="convergence"
         )
         members = {m["name"]: m for m in as_json("members", "-d", str(cai))}
-        assert {n: m["balance_minor"] for n, m in members.items()} == {"Ana": 0, "Ben": 7_000, "Cai": 3_000}
+        assert {n: m["balance_minor"] for n, m in members.items()} == {"Ana": 5_00, "Ben": 7_000, "Cai": 3_000}
         assert all(m["kind"] == "member" and m["enterprise"] == "Bakery" for m in members.values())
         # Cai's node learnt Ben's address from his profile (it was only told Ana's).
         peers = {p["key"]: p["addresses"] for p in json.loads((cai / "peers.json").read_text())}

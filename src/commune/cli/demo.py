@@ -51,6 +51,7 @@ from commune.log.bodies import (
     Profile,
     RegisterInvestor,
     ReletBid,
+    RetryOffer,
 )
 from commune.node import control
 from commune.node.node import Node, ensure_key
@@ -433,14 +434,15 @@ class Demo:
         self.settle()
         self.say("the steward pays the oven's and the lease's vendors through the bank, and confirms it")
 
-    def fills(self, offer: bytes, what: str) -> None:
-        """Who got how many bonds of `offer`, read from the clearing every node computed."""
+    def fills(self, offer: bytes, what: str, earlier: frozenset[bytes] = frozenset()) -> None:
+        """Who got how many bonds of `offer`, read from the clearing every node computed (leaving
+        out the `earlier` bids, of an auction of it that failed)."""
         with self.reading() as node:
             state = node.state.state
             asset = state.tables["assets"][offer]
             names = _names(state)
             bids = sorted(  # by rate, then name: the order the clearing fills them in (its ties aside)
-                (b for b in state.tables["bids"].values() if b.offer == offer),
+                (b for bid_id, b in state.tables["bids"].items() if b.offer == offer and bid_id not in earlier),
                 key=lambda b: (Fraction(b.rate_num, b.rate_den), names.get(b.bidder, "")),
             )
         got = ", ".join(
@@ -449,25 +451,12 @@ class Demo:
         )
         self.say(f"{what} cleared at {rate_text(asset.coupon_num, asset.coupon_den)} for every winner; bonds: {got}")
 
-    def retry_van(self) -> bytes:
+    def retry_van(self, van: bytes) -> bytes:
         self.tick(DAY_MS)
-        self.heading("the workshop retries the van with a better offer: 900.00 a month instead of 820.00")
-        van = self.act(
-            "Ben",
-            Offer(
-                self.enterprises["Bicycle workshop"],
-                "a cargo van",
-                9_000_00,
-                900_00,
-                60_00,
-                18,
-                12,
-                90,
-                "Autohaus Nord DE12 3004",
-                bytes(32),
-                self.clock.now_ms() + 8 * DAY_MS,
-            ),
-        )
+        self.heading("the workshop offers the van again on better terms: 900.00 a month instead of 820.00")
+        with self.reading() as node:
+            failed = frozenset(node.state.state.grouped("bids", van))
+        self.act("Ben", RetryOffer(van, 900_00, 60_00, 18, 12, 90, self.clock.now_ms() + 8 * DAY_MS))
         self.settle()
         self.tick()
         for person, quantity, num, den in (("Olga", 60, 7, 100), ("Gus", 20, 3, 50), ("Ben", 20, 2, 25)):
@@ -478,7 +467,7 @@ class Demo:
         self.settle()
         self.act("Ana", ConfirmPayment(van, "paid from escrow"), (van,))
         self.settle()
-        self.fills(van, "the van")
+        self.fills(van, "the van", failed)
         with self.reading() as node:
             asset = node.state.state.tables["assets"][van]
         self.say(f"the van is bought and rented to the workshop: {money(asset.payment)} a month of debt service")
@@ -653,7 +642,7 @@ def run_demo(console: Console, keep: Path | None = None) -> None:
             demo.deposit()
             offers = demo.offers()
             demo.auctions(offers)
-            offers["van"] = demo.retry_van()
+            demo.retry_van(offers["van"])
             demo.year(offers)
             demo.finish()
             demo.digests()

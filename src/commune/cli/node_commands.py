@@ -668,20 +668,82 @@ def enterprise_pay(
 
 @enterprise_app.command("approve")
 def enterprise_approve(
-    payment: str = typer.Argument(..., help="The payment's id, as `enterprise pay` printed it (a prefix will do)."),
+    payment: str = typer.Argument(
+        ..., metavar="ACT", help="The act's id, as `enterprise pending` shows it (a prefix will do)."
+    ),
     data_dir: Path = DirOption,
     as_json: bool = JsonOption,
 ) -> None:
-    """Stand behind another signer's payment from your enterprise's account."""
+    """Stand behind another signer's act for your enterprise: a payment, a rent payment or notice."""
     with _node(data_dir) as node:
         sid, _ = _by_prefix(
             node.state.state.tables["spends"],
             payment,
-            "enterprise payment awaiting approval",
-            "ask the signer who made it for its id, and sync first",
+            "enterprise act awaiting approval",
+            "`commune enterprise pending` lists those of your enterprises; sync first if it is not there",
             "unknown_spend",
         )
         _done(_act(node, Approve(sid)), "approved", as_json)
+
+
+def _waiting_act(state: CommuneState, spend, names: dict[bytes, str]) -> str:
+    """A waiting enterprise act in words."""
+    currency = state.charter.currency
+    asset = state.tables["assets"].get(spend.asset) if spend.asset else None
+    what = repr(asset.description) if asset is not None else spend.asset.hex()[:16]
+    if spend.act == "rent":
+        return f"pay {format_amount(spend.amount, currency)} rent for {what}"
+    if spend.act == "notice":
+        return f"give notice on {what}"
+    to = participant_of(spend.payee)
+    payee = names.get(to, to.hex()[:16]) if to is not None else spend.payee
+    if spend.payee.startswith("e:"):
+        ent = state.tables["enterprises"].get(bytes.fromhex(spend.payee[2:]))
+        payee = ent.name if ent is not None else spend.payee
+    memo = f" ({spend.memo})" if spend.memo else ""
+    return f"pay {format_amount(spend.amount, currency)} to {payee}{memo}"
+
+
+@enterprise_app.command("pending")
+def enterprise_pending(data_dir: Path = DirOption, as_json: bool = JsonOption) -> None:
+    """The acts of your enterprises waiting for more of their signers, and whether you signed each."""
+    with _node(data_dir) as node:
+        state = node.state.state
+        me = node.key.public
+        names = _names(state)
+        rows = []
+        for sid, spend in sorted(state.tables["spends"].items(), key=lambda kv: (kv[1].height, kv[0])):
+            ent = state.tables["enterprises"].get(spend.enterprise)
+            if ent is None or me not in ent.signers:
+                continue
+            rows.append(
+                {
+                    "id": sid.hex(),
+                    "enterprise": ent.name,
+                    "act": spend.act,
+                    "what": _waiting_act(state, spend, names),
+                    "amount_minor": spend.amount,
+                    "asset": spend.asset.hex(),
+                    "signed": [names.get(a, a.hex()[:16]) for a in spend.approvers],
+                    "needed": ent.k,
+                    "signed_by_you": me in spend.approvers,
+                }
+            )
+    if as_json:
+        console.print_json(json.dumps(rows))
+        return
+    if not rows:
+        console.print("nothing of your enterprises waits for approval", highlight=False)
+        return
+    for r in rows:
+        mine = "you signed it" if r["signed_by_you"] else f"approve: commune enterprise approve {r['id'][:16]}"
+        console.print(
+            f"{r['id'][:16]}  {r['enterprise']}: {r['what']} — signed by {', '.join(r['signed'])}"
+            f" ({len(r['signed'])} of {r['needed']}); {mine}",
+            highlight=False,
+            markup=False,
+            soft_wrap=True,
+        )
 
 
 def _amount(node: Node, text: str, *, zero_ok: bool = False) -> int:

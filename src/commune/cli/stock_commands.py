@@ -1,6 +1,7 @@
-"""The common stock's commands (rules 7-17): offer an asset for the commune to buy, see its
-auctions, bid for bonds and take a bid back, pay rent, give notice, bid to rent a returned
-asset, and the steward's confirmation of a liquidation's sale.
+"""The common stock's commands (rules 7-17): offer an asset for the commune to buy, withdraw the
+offer or offer it again after a failed auction, see the auctions, bid for bonds and take a bid
+back, pay rent, give notice, bid to rent a returned asset, and the steward's confirmation of a
+liquidation's sale.
 
 They follow node_commands.py: each act is run against the rules first (`_act`), amounts are
 read as people write them (`_amount`), ids by a unique prefix (`_by_prefix`), and a mistake
@@ -34,11 +35,22 @@ from commune.cli.node_commands import (
 from commune.core.hashing import blake2b256
 from commune.core.money import format_amount
 from commune.core.rates import format_percent
-from commune.log.bodies import Bid, ConfirmSale, GiveNotice, Offer, PayRent, ReletBid, WithdrawBid
+from commune.log.bodies import (
+    Bid,
+    ConfirmSale,
+    GiveNotice,
+    Offer,
+    PayRent,
+    ReletBid,
+    RetryOffer,
+    WithdrawBid,
+    WithdrawOffer,
+)
 from commune.node.node import Node, NodeError
 from commune.rules.lifecycle import State
 from commune.rules.model import Asset
-from commune.rules.rent import period_of
+from commune.rules.refusal import RuleRefused
+from commune.rules.rent import payer_for, period_of
 from commune.rules.reserve_rate import OfferError, reserve_rate
 from commune.rules.stock import annual_reserve
 
@@ -176,19 +188,33 @@ def offer(
         except OfferError:  # pragma: no cover - refused by the dry run first
             reserve = Fraction(0)
         currency = state.charter.currency
+    _offered(result, "made", body.description, body.price, body.bonds, reserve, body.deadline_ms, currency, as_json)
+
+
+def _offered(
+    result: dict,
+    how: str,
+    description: str,
+    price: int,
+    bonds: int,
+    reserve: Fraction,
+    deadline_ms: int,
+    currency: str,
+    as_json: bool,
+) -> None:
+    """Print an offer made or made again: its bonds, its reserve rate, when its auction closes."""
     result.update(
         reserve_rate=format_percent(reserve),
         reserve_num=reserve.numerator,
         reserve_den=reserve.denominator,
-        deadline_ms=body.deadline_ms,
-        deadline=_moment(body.deadline_ms),
+        deadline_ms=deadline_ms,
+        deadline=_moment(deadline_ms),
     )
     if as_json:
         console.print_json(json.dumps(result))
         return
     console.print(
-        f"offer {result['id']} made: {body.bonds} bonds of {format_amount(body.price // body.bonds, currency)}"
-        f" for {body.description!r}",
+        f"offer {result.get('offer', result['id'])} {how}: {bonds} bonds of {format_amount(price // bonds, currency)} for {description!r}",
         highlight=False,
         markup=False,
         soft_wrap=True,
@@ -201,6 +227,59 @@ def offer(
         soft_wrap=True,
     )
     _done(result, "signed", False)
+
+
+@app.command("withdraw-offer")
+def withdraw_offer(
+    offer_id: str = typer.Argument(..., metavar="OFFER", help="Your offer: its id (a prefix will do) or description."),
+    data_dir: Path = DirOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Take back your enterprise's offer while its auction is open, or after it failed; bids' money goes back."""
+    with _node(data_dir) as node:
+        aid, a = _asset(node, offer_id)
+        _done(
+            _act(node, WithdrawOffer(aid)),
+            f"offer of {a.description!r} withdrawn; the money set aside for its bids goes back with the next block",
+            as_json,
+        )
+
+
+@app.command("retry-offer")
+def retry_offer(
+    offer_id: str = typer.Argument(
+        ..., metavar="OFFER", help="Your offer whose auction failed: its id (a prefix will do) or description."
+    ),
+    rent: str = typer.Option("", "--rent", help="The new rent a period (default: as before)."),
+    costs: str = typer.Option("", "--costs", help="The commune's costs a period (default: as before)."),
+    lease: int = typer.Option(0, "--lease", min=0, max=1200, help="Periods of the lease (default: as before)."),
+    term: int = typer.Option(0, "--term", min=0, max=1200, help="Periods to repay the bonds in (default: as before)."),
+    bonds: int = typer.Option(0, "--bonds", min=0, max=10_000_000, help="How many bonds (default: as before)."),
+    days: int = typer.Option(14, "--days", min=1, max=365, help="Days the new auction stays open."),
+    data_dir: Path = DirOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Offer the same asset again after its auction failed, on better terms: a higher rent raises the reserve rate."""
+    with _node(data_dir) as node:
+        aid, a = _asset(node, offer_id)
+        body = RetryOffer(
+            aid,
+            rent=_amount(node, rent) if rent else a.rent,
+            costs=_amount(node, costs, zero_ok=True) if costs else a.costs,
+            lease_periods=lease or a.lease_periods,
+            term_periods=term or a.term_periods,
+            bonds=bonds or a.bonds,
+            deadline_ms=_deadline(node, days),
+        )
+        result = _act(node, body)
+        state = node.state.state
+        try:  # the rules took it, so the figures can fund it
+            reserve = state.charter.per_year(reserve_rate(a.price, body.rent - body.costs, body.term_periods))
+        except OfferError:  # pragma: no cover - refused by the dry run first
+            reserve = Fraction(0)
+        currency = state.charter.currency
+    result["offer"] = aid.hex()  # the asset keeps its first offer's id; `id` is this entry's
+    _offered(result, "made again", a.description, a.price, body.bonds, reserve, body.deadline_ms, currency, as_json)
 
 
 def _auction_stage(asset: Asset, now_ms: int) -> str:
@@ -282,7 +361,12 @@ def auctions(data_dir: Path = DirOption, as_json: bool = JsonOption) -> None:
                     "reserve_den": reserve.denominator,
                     "deadline_ms": a.deadline_ms,
                     "deadline": _moment(a.deadline_ms),
-                    "bids": sum(1 for b in bids if b.status != "withdrawn"),
+                    # an auction run again counts only its own bids while it is open
+                    "bids": sum(
+                        1
+                        for b in bids
+                        if (b.status == "open" if a.state == State.AUCTION_OPEN else b.status != "withdrawn")
+                    ),
                     "clearing_rate": format_percent(coupon) if cleared else None,
                     "clearing_num": a.coupon_num if cleared else None,
                     "clearing_den": a.coupon_den if cleared else None,
@@ -300,7 +384,9 @@ def auctions(data_dir: Path = DirOption, as_json: bool = JsonOption) -> None:
             "open": f"open, closes {r['deadline']}",
             "closing": f"closed {r['deadline']}, decided with the next block",
             "cleared": f"cleared at {r['clearing_rate']} a year; the asset is {r['state'].replace('_', ' ')}",
-            "failed": f"failed: the bids did not reach {r['bonds']} bonds",
+            "failed": f"failed: the bids did not reach {r['bonds']} bonds; its enterprise may offer it again"
+            " on better terms (`commune retry-offer`) or withdraw it",
+            "withdrawn": "withdrawn by its enterprise",
         }.get(r["auction"], r["auction"])
         console.print(
             f"{r['id'][:16]}  {r['description']} (for {r['renter']}): {stage}",
@@ -383,16 +469,25 @@ def rent_pay(
     data_dir: Path = DirOption,
     as_json: bool = JsonOption,
 ) -> None:
-    """Pay rent for an asset from the renting enterprise's account (you must sign for it)."""
+    """Pay rent for an asset from the renting enterprise's account (you must sign for it); an
+    enterprise that owes rent for it from a rental that ended pays that debt the same way."""
     with _node(data_dir) as node:
         aid, a = _asset(node, asset)
         minor = _amount(node, amount)
-        currency = node.state.genesis.charter.currency
-        _done(
-            _act(node, PayRent(aid, minor)),
-            f"rent of {format_amount(minor, currency)} paid for {a.description!r}",
-            as_json,
-        )
+        result = _act(node, PayRent(aid, minor))
+        state = node.state.state
+        currency = state.charter.currency
+        paid = f"{format_amount(minor, currency)} paid for {a.description!r}"
+        try:  # the dry run took it, so there is a payer
+            payer = payer_for(state, aid, node.key.public)
+        except RuleRefused:  # pragma: no cover - refused by the dry run first
+            payer = a.renter
+        owed = state.tables["arrears"].get((payer, aid), 0)
+        if owed:
+            towards = format_amount(min(owed, minor), currency)
+            paid += f", {towards} of it towards the {format_amount(owed, currency)} owed from an earlier rental"
+        k = state.tables["enterprises"][payer].k
+        _done(result, paid if k <= 1 else f"{paid} once {k} signers stand behind it", as_json)
 
 
 @app.command()
@@ -405,11 +500,16 @@ def notice(
     with _node(data_dir) as node:
         aid, a = _asset(node, asset)
         period = period_of(node.state.state, max(node.clock.now_ms(), node.state.state.time_ms))
-        _done(
-            _act(node, GiveNotice(aid)),
-            f"notice given: the rental of {a.description!r} ends with period {period}, whose rent is still due",
-            as_json,
-        )
+        result = _act(node, GiveNotice(aid))
+        k = node.state.state.tables["enterprises"][a.renter].k
+        if k <= 1:
+            what = f"notice given: the rental of {a.description!r} ends with period {period}, whose rent is still due"
+        else:
+            what = (
+                f"notice signed; once {k} signers stand behind it, the rental of {a.description!r} ends with"
+                " the period it is given in, whose rent is still due"
+            )
+        _done(result, what, as_json)
 
 
 @app.command("relet-bid")
