@@ -214,7 +214,8 @@ def _offered(
         console.print_json(json.dumps(result))
         return
     console.print(
-        f"offer {result.get('offer', result['id'])} {how}: {bonds} bonds of {format_amount(price // bonds, currency)} for {description!r}",
+        f"offer {result.get('offer', result['id'])} {how}: {bonds} bonds of"
+        f" {format_amount(price // bonds, currency)} for {description!r}",
         highlight=False,
         markup=False,
         soft_wrap=True,

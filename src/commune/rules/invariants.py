@@ -6,7 +6,9 @@
 - no account is below its limit: nobody's and no enterprise's claim is negative, the bank is
   not overdrawn, and what `withdrawals` owes is exactly the withdrawals awaiting payment;
 - what `dividends` owes is exactly the members' accrued dividends not yet drawn (this check
-  reads every member: for tests, not for the chain's hot path).
+  reads every member: for tests, not for the chain's hot path);
+- each asset's arrears are the sum of what the enterprises owe on it (`arrears` table), none
+  of it zero or less.
 """
 
 from __future__ import annotations
@@ -51,4 +53,12 @@ def violations(state: CommuneState) -> list[str]:
     for key, m in state.tables["members"].items():
         if m.untaken(index) < 0:
             found.append(f"{key.hex()[:12]} drew more dividends than accrued")
+    owed_on: dict[bytes, int] = {}
+    for (enterprise, aid), owed in state.tables["arrears"].items():
+        if owed <= 0:
+            found.append(f"{enterprise.hex()[:12]} owes {owed} in arrears on {aid.hex()[:12]}")
+        owed_on[aid] = owed_on.get(aid, 0) + owed
+    for aid, asset in state.tables["assets"].items():
+        if asset.arrears != owed_on.get(aid, 0):
+            found.append(f"asset {aid.hex()[:12]} has arrears {asset.arrears} != owed on it {owed_on.get(aid, 0)}")
     return found
