@@ -112,6 +112,25 @@ def test_a_commune_of_three_nodes_agrees(tmp_path: Path) -> None:
         commune("enterprise", "approve", waiting["id"][:12], "-d", str(ben))
         wait_for(lambda: status(ana)["balance_minor"] == 5_00, what="the payment")
         wait_for(lambda: as_json("enterprise", "pending", "-d", str(cai)) == [], what="the act to close on Cai's node")
+        # So does its offer: it goes to auction, under the id Cai's command printed, once Ben approves.
+        (tmp_path / "quote.txt").write_text("Bakfiets BV quotes 2,400.00\n")
+        offered = commune(
+            "offer",
+            *("--enterprise", "Bike Workshop", "--description", "a cargo bike", "--price", "2,400.00"),
+            *("--rent", "120.00", "--lease", "24", "--term", "24", "--bonds", "24", "--days", "7"),
+            *("--vendor-payee", "Bakfiets BV", "--valuation", str(tmp_path / "quote.txt"), "-d", str(cai)),
+        ).stdout
+        assert "it goes to auction once 2 signers of Bike Workshop stand behind it" in offered
+        wait_for(lambda: len(as_json("enterprise", "pending", "-d", str(ben))) == 1, what="the offer to reach Ben")
+        (waiting,) = as_json("enterprise", "pending", "-d", str(ben))
+        assert waiting["act"] == "offer" and waiting["what"] == (
+            "offer 'a cargo bike' for the commune to buy at 2,400.00, rent 120.00 a period for 24 periods"
+        )
+        assert as_json("auctions", "-d", str(ana)) == []
+        commune("enterprise", "approve", waiting["id"][:12], "-d", str(ben))
+        wait_for(lambda: len(as_json("auctions", "-d", str(ana))) == 1, what="the auction to open")
+        (auction,) = as_json("auctions", "-d", str(ana))
+        assert (auction["id"], auction["auction"], auction["renter"]) == (waiting["id"], "open", "Bike Workshop")
 
         # Everyone ends at the same height with the same digest.
         wait_for(

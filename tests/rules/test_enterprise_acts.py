@@ -21,7 +21,9 @@ from commune.log.bodies import (
     PayRent,
     Propose,
     RegisterEnterpriseMotion,
+    ReletBid,
     Vote,
+    WithdrawOffer,
 )
 from commune.rules import accounts
 from commune.rules.charter import DAY_MS
@@ -50,6 +52,8 @@ def shop_rents_small(c: Commune) -> tuple[bytes, bytes]:
     c.fund("cy", 600_00)
     c.fund("cy", 1_000_00, account=shop)
     o = c.act("cy", Offer(renter=shop, deadline_ms=c.world.clock.now_ms() + DAY_MS, **SMALL))
+    c.settle()
+    c.act("ben", Approve(o.id), (o.id,))  # the shop's offer needs two of its signers
     c.settle()
     c.act("ana", Bid(o.id, 6, 3, 50))
     c.act("cy", Bid(o.id, 6, 3, 50))
@@ -99,6 +103,8 @@ def test_rent_for_an_asset_not_rented_is_refused_when_written(commune: Commune) 
     c = commune
     shop, _aid = shop_rents_small(c)
     other = c.act("cy", Offer(renter=shop, deadline_ms=c.world.clock.now_ms() + DAY_MS, **SMALL))
+    c.settle()
+    c.act("ana", Approve(other.id), (other.id,))
     c.settle()
     before = substance(c.state)
     c.act("cy", PayRent(other.id, 110_00))  # its auction is open: no rent is due
@@ -172,3 +178,60 @@ def test_a_dissolved_commune_takes_in_rent_with_its_approvals_and_no_other_act(c
     assert c.refusals(block) == ["commune_closed"]
     assert _closed(block) == [(pay.id, "paid")]
     assert c.state.claim(accounts.asset_account(aid)) == 110_00 and out.id in c.state.tables["spends"]
+
+
+def test_an_offer_of_a_two_signer_enterprise_opens_its_auction_when_the_second_signs(commune: Commune) -> None:
+    """cy's offer waits; ana's approval opens the auction under the id of cy's entry. A second
+    offer, approved only after its deadline, is closed undone."""
+    c = commune
+    pid = _pass(c, RegisterEnterpriseMotion("print shop", (c.pub("ana"), c.pub("ben"), c.pub("cy")), 2))
+    shop = enterprise_id(c.state.tables["proposals"][pid])
+    before = substance(c.state)
+    c.act("cy", Offer(renter=shop, deadline_ms=c.world.clock.now_ms() + DAY_MS, **(SMALL | {"rent": 5_00})))
+    assert c.refusals(c.settle()) == ["bad_offer"]  # checked when written: rent below the costs
+    assert substance(c.state) == before
+    o = c.act("cy", Offer(renter=shop, deadline_ms=c.world.clock.now_ms() + DAY_MS, **SMALL))
+    late = c.act("cy", Offer(renter=shop, deadline_ms=c.world.clock.now_ms() + DAY_MS, **SMALL))
+    c.settle()
+    assert o.id not in c.state.tables["assets"]
+    assert c.state.tables["spends"][o.id].act == "offer"
+    c.act("ana", Approve(o.id), (o.id,))
+    block = c.settle()
+    assert _closed(block) == [(o.id, "offered")]
+    asset = c.state.tables["assets"][o.id]
+    assert (asset.state, asset.renter, asset.opened_height) == ("auction_open", shop, c.state.height)
+    c.pass_days(2)
+    c.act("ben", Approve(late.id), (late.id,))
+    block = c.settle()
+    assert _closed(block) == [(late.id, "bad_deadline")] and late.id not in c.state.tables["assets"]
+
+
+def test_a_two_signer_enterprise_withdraws_its_offer_and_bids_to_re_let_with_two_signatures(commune: Commune) -> None:
+    c = commune
+    shop, aid = shop_rents_small(c)
+    pay = c.act("cy", PayRent(aid, 110_00))
+    notice = c.act("cy", GiveNotice(aid))
+    other = c.act("cy", Offer(renter=shop, deadline_ms=c.world.clock.now_ms() + DAY_MS, **SMALL))
+    c.settle()
+    for act in (pay, notice, other):
+        c.act("ana", Approve(act.id), (act.id,))
+    c.settle()
+    withdraw = c.act("cy", WithdrawOffer(other.id))
+    c.settle()
+    assert c.state.tables["assets"][other.id].state == "auction_open"  # one signature of two
+    c.act("ben", Approve(withdraw.id), (withdraw.id,))
+    assert _closed(c.settle()) == [(withdraw.id, "withdrawn")]
+    assert c.state.tables["assets"][other.id].state == "withdrawn"
+    # Period 2 is paid; after it the rental ends on the notice, and the shop bids to rent it again.
+    to_end_of_period(c, 2)
+    assert c.state.tables["assets"][aid].state == "reletting"
+    bid = c.act("cy", ReletBid(aid, shop, 115_00, 12))
+    c.settle()
+    assert bid.id not in c.state.tables["relet_bids"]
+    c.act("ana", Approve(bid.id), (bid.id,))
+    assert _closed(c.settle()) == [(bid.id, "placed")]
+    placed = c.state.tables["relet_bids"][bid.id]
+    assert (placed.bidder, placed.renter, placed.rent) == (c.pub("cy"), shop, 115_00)
+    to_end_of_period(c, 4)
+    asset = c.state.tables["assets"][aid]
+    assert (asset.state, asset.renter, asset.rent, asset.lease_periods) == ("rented", shop, 115_00, 12)

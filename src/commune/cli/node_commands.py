@@ -44,11 +44,14 @@ from commune.log.bodies import (
     EnterpriseTransfer,
     ExpelEnterpriseMotion,
     Motion,
+    Offer,
     Profile,
     Propose,
     RecallStewardMotion,
     RegisterEnterpriseMotion,
     RegisterInvestor,
+    ReletBid,
+    RetryOffer,
     Transfer,
     Vote,
     Withdraw,
@@ -60,6 +63,7 @@ from commune.node.node import Node, NodeError, parse_peer
 from commune.node.serve import serve as serve_node
 from commune.rules.accounts import participant_of
 from commune.rules.charter import DAY_MS
+from commune.rules.enterprise_acts import ENTRY_ACTS
 from commune.rules.governance import tally
 from commune.rules.ledger import available
 from commune.rules.model import CommuneState
@@ -689,6 +693,22 @@ def enterprise_approve(
 def _waiting_act(state: CommuneState, spend, names: dict[bytes, str]) -> str:
     """A waiting enterprise act in words."""
     currency = state.charter.currency
+    if spend.act in ENTRY_ACTS:
+        body = msgspec.msgpack.decode(spend.body, type=ENTRY_ACTS[spend.act][0])
+        if isinstance(body, Offer):
+            return (
+                f"offer {body.description!r} for the commune to buy at {format_amount(body.price, currency)},"
+                f" rent {format_amount(body.rent, currency)} a period for {body.lease_periods} periods"
+            )
+        asset = state.tables["assets"].get(body.offer if not isinstance(body, ReletBid) else body.asset)
+        what = repr(asset.description) if asset is not None else "an asset"
+        if isinstance(body, RetryOffer):
+            return f"offer {what} again at rent {format_amount(body.rent, currency)} a period"
+        if isinstance(body, ReletBid):
+            return (
+                f"bid to rent {what} at {format_amount(body.rent, currency)} a period for {body.lease_periods} periods"
+            )
+        return f"withdraw the offer of {what}"
     asset = state.tables["assets"].get(spend.asset) if spend.asset else None
     what = repr(asset.description) if asset is not None else spend.asset.hex()[:16]
     if spend.act == "rent":

@@ -183,17 +183,34 @@ def offer(
             vendor=_person(node, vendor) if vendor else b"",
         )
         result = _act(node, body)
+        waits = _waits(node, body.renter, result, "it goes to auction")
         try:  # the rules took it, so the figures can fund it
             reserve = state.charter.per_year(reserve_rate(body.price, body.rent - body.costs, body.term_periods))
         except OfferError:  # pragma: no cover - refused by the dry run first
             reserve = Fraction(0)
         currency = state.charter.currency
-    _offered(result, "made", body.description, body.price, body.bonds, reserve, body.deadline_ms, currency, as_json)
+    _offered(
+        result, "made", waits, body.description, body.price, body.bonds, reserve, body.deadline_ms, currency, as_json
+    )
+
+
+def _waits(node: Node, enterprise: bytes, result: dict, what: str) -> str:
+    """`what` was signed; say so, and if the enterprise needs more signers, who approves it how."""
+    ent = node.state.state.tables["enterprises"].get(enterprise)
+    k = ent.k if ent is not None else 1
+    result["waits_for_signers"] = k > 1
+    if ent is None or k <= 1:
+        return what
+    return (
+        f"{what} once {k} signers of {ent.name} stand behind it;"
+        f" the others approve it with `commune enterprise approve {result['id'][:16]}`"
+    )
 
 
 def _offered(
     result: dict,
     how: str,
+    waits: str,
     description: str,
     price: int,
     bonds: int,
@@ -227,6 +244,8 @@ def _offered(
         markup=False,
         soft_wrap=True,
     )
+    if result["waits_for_signers"]:
+        console.print(waits, highlight=False, markup=False, soft_wrap=True)
     _done(result, "signed", False)
 
 
@@ -239,11 +258,9 @@ def withdraw_offer(
     """Take back your enterprise's offer while its auction is open, or after it failed; bids' money goes back."""
     with _node(data_dir) as node:
         aid, a = _asset(node, offer_id)
-        _done(
-            _act(node, WithdrawOffer(aid)),
-            f"offer of {a.description!r} withdrawn; the money set aside for its bids goes back with the next block",
-            as_json,
-        )
+        result = _act(node, WithdrawOffer(aid))
+        what = f"offer of {a.description!r} withdrawn; the money set aside for its bids goes back with the next block"
+        _done(result, _waits(node, a.renter, result, what), as_json)
 
 
 @app.command("retry-offer")
@@ -273,6 +290,7 @@ def retry_offer(
             deadline_ms=_deadline(node, days),
         )
         result = _act(node, body)
+        waits = _waits(node, a.renter, result, "it goes to auction again")
         state = node.state.state
         try:  # the rules took it, so the figures can fund it
             reserve = state.charter.per_year(reserve_rate(a.price, body.rent - body.costs, body.term_periods))
@@ -280,7 +298,9 @@ def retry_offer(
             reserve = Fraction(0)
         currency = state.charter.currency
     result["offer"] = aid.hex()  # the asset keeps its first offer's id; `id` is this entry's
-    _offered(result, "made again", a.description, a.price, body.bonds, reserve, body.deadline_ms, currency, as_json)
+    _offered(
+        result, "made again", waits, a.description, a.price, body.bonds, reserve, body.deadline_ms, currency, as_json
+    )
 
 
 def _auction_stage(asset: Asset, now_ms: int) -> str:
@@ -526,7 +546,8 @@ def relet_bid(
     with _node(data_dir) as node:
         aid, a = _asset(node, asset)
         body = ReletBid(aid, _enterprise(node, enterprise), _amount(node, rent), lease)
-        _done(_act(node, body), f"bid to rent {a.description!r} placed", as_json)
+        result = _act(node, body)
+        _done(result, _waits(node, body.renter, result, f"bid to rent {a.description!r} placed"), as_json)
 
 
 @steward_app.command("confirm-sale")

@@ -108,9 +108,10 @@ class ClosePending(_Effect, tag="pending_closed"):
 
 
 class OpenSpend(_Effect, tag="spend"):
-    """An act of an enterprise waiting for `k` of its signers: a transfer of `amount` to the
-    account `to`, a rent payment into the asset `asset`'s account, or notice on its rental
-    (`act` says which)."""
+    """An act of an enterprise waiting for `k` of its signers (`act` says which): a transfer of
+    `amount` to the account `to`, a rent payment into the asset `asset`'s account, notice on its
+    rental, or an entry whose terms are `body` (its canonical bytes; `act` is its kind: an offer,
+    a retried or withdrawn offer, a re-letting bid)."""
 
     id: Key
     enterprise: Key
@@ -120,6 +121,7 @@ class OpenSpend(_Effect, tag="spend"):
     act: str
     asset: bytes
     memo: str
+    body: bytes
 
 
 class ApproveSpend(_Effect, tag="approve"):

@@ -54,14 +54,14 @@ RULES: dict[type, Rule] = {
     bodies.Propose: lambda s, e, h: governance.propose(s, e, e.body),
     bodies.Vote: lambda s, e, h: governance.vote(s, e, e.body),
     bodies.Delegate: lambda s, e, h: governance.delegate(s, e, e.body),
-    bodies.Offer: lambda s, e, h: stock.offer(s, e, e.body),
-    bodies.WithdrawOffer: lambda s, e, h: stock.withdraw_offer(s, e, e.body),
-    bodies.RetryOffer: lambda s, e, h: stock.retry_offer(s, e, e.body),
+    bodies.Offer: lambda s, e, h: enterprise_acts.entry_act(s, e, e.body),
+    bodies.WithdrawOffer: lambda s, e, h: enterprise_acts.entry_act(s, e, e.body),
+    bodies.RetryOffer: lambda s, e, h: enterprise_acts.entry_act(s, e, e.body),
     bodies.Bid: lambda s, e, h: stock.bid(s, e, e.body, h),
     bodies.WithdrawBid: lambda s, e, h: stock.withdraw_bid(s, e, e.body),
     bodies.PayRent: lambda s, e, h: enterprise_acts.pay_rent(s, e, e.body),
     bodies.GiveNotice: lambda s, e, h: enterprise_acts.give_notice(s, e, e.body),
-    bodies.ReletBid: lambda s, e, h: tenancy.relet_bid(s, e, e.body),
+    bodies.ReletBid: lambda s, e, h: enterprise_acts.entry_act(s, e, e.body),
     bodies.ConfirmSale: lambda s, e, h: tenancy.confirm_sale(s, e, e.body),
 }
 

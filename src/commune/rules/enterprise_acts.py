@@ -1,37 +1,70 @@
 """What an enterprise does through its signers (rule 6): k of them stand behind each act.
 
-A transfer from the enterprise's account, a rent payment and notice on a rental are acts of
-the enterprise, not of the signer who writes the entry. When the enterprise's k is 1 an act
+A transfer from the enterprise's account, a rent payment, notice on a rental, a rental offer
+(made, made again after a failed auction, or withdrawn) and a bid to re-let an asset are acts
+of the enterprise, not of the signer who writes the entry. When the enterprise's k is 1 an act
 takes effect at once. Otherwise it waits (a `spends` row) until k signers in all have signed
 it, the first by writing it and the others by `approve` entries naming it, and it is checked
-again then: the money may be gone, the rental over. A rent payment or a notice is checked when
-it is written too, so a wrong asset is refused at once. An expelled enterprise can still do
-these three (its rentals run on, its debts can be paid, its money must be able to leave), but
-nothing that binds it anew: offers, re-letting bids and attestations need an active one.
+again then: the money may be gone, the rental over, the deadline past. Every act but a
+transfer is checked when it is written too, so a mistake is refused at once. An act that waited
+is done under the id of the entry that opened it, in the name of its writer, at the time of the
+last approval (`signed.Act`). An expelled enterprise can still pay, pay rent and give notice
+(its rentals run on, its debts can be paid, its money must be able to leave), but nothing that
+binds it anew: offers, re-letting bids and attestations need an active one.
 """
 
 from __future__ import annotations
 
-from commune.log.bodies import Approve, EnterpriseTransfer, GiveNotice, PayRent
+from collections.abc import Callable
+
+from commune.core.encoding import decoder, encode
+from commune.log.bodies import (
+    Approve,
+    Body,
+    EnterpriseTransfer,
+    GiveNotice,
+    Offer,
+    PayRent,
+    ReletBid,
+    RetryOffer,
+    WithdrawOffer,
+)
 from commune.log.entry import Entry
-from commune.rules import accounts, ledger, rent, tenancy
+from commune.rules import accounts, ledger, rent, stock, tenancy
 from commune.rules.effects import ApproveSpend, CloseSpend, Effect, OpenSpend
 from commune.rules.membership import require_signer
 from commune.rules.model import CommuneState, Spend
 from commune.rules.refusal import RuleReason, RuleRefused
+from commune.rules.signed import Act, Signed
 
 TRANSFER, RENT, NOTICE = "transfer", "rent", "notice"
 
+EntryRule = Callable[[CommuneState, Signed, Body], list[Effect]]
+
+#: Acts whose terms are a whole entry body, kept encoded while they wait: kind -> (body type,
+#: the rule that does it, how a waiting act that was done closes).
+ENTRY_ACTS: dict[str, tuple[type[Body], EntryRule, str]] = {
+    "offer": (Offer, stock.offer, "offered"),
+    "retry_offer": (RetryOffer, stock.retry_offer, "offered"),
+    "withdraw_offer": (WithdrawOffer, stock.withdraw_offer, "withdrawn"),
+    "relet_bid": (ReletBid, tenancy.relet_bid, "placed"),
+}
+_KIND_OF = {body_type: kind for kind, (body_type, _, _) in ENTRY_ACTS.items()}
+_DECODERS = {kind: decoder(body_type) for kind, (body_type, _, _) in ENTRY_ACTS.items()}
+
 #: How an act that took effect closes its `spends` row (a refused one closes with the reason).
-DONE = {TRANSFER: "paid", RENT: "paid", NOTICE: "given"}
+DONE = {TRANSFER: "paid", RENT: "paid", NOTICE: "given"} | {kind: done for kind, (_, _, done) in ENTRY_ACTS.items()}
 
 
-def perform(state: CommuneState, act: Spend) -> list[Effect]:
+def perform(state: CommuneState, act: Spend, signed: Signed) -> list[Effect]:
     """The effects of an act its signers agreed on, refused if it cannot be done now."""
     if act.act == RENT:
         return rent.pay(state, act.enterprise, act.asset, act.amount)
     if act.act == NOTICE:
         return tenancy.notice(state, act.enterprise, act.asset)
+    if act.act in ENTRY_ACTS:
+        _, rule, _ = ENTRY_ACTS[act.act]
+        return rule(state, signed, _DECODERS[act.act].decode(act.body))
     return [ledger.pay_from_enterprise(state, act.enterprise, act.payee, act.amount, act.memo)]
 
 
@@ -39,10 +72,12 @@ def _act(state: CommuneState, entry: Entry, act: Spend) -> list[Effect]:
     ent = state.enterprise(act.enterprise)
     assert ent is not None
     if ent.k <= 1:
-        return perform(state, act)
+        return perform(state, act, entry)
     if act.act != TRANSFER:
-        perform(state, act)  # refused now if it could not be done now; done when approved
-    return [OpenSpend(entry.id, act.enterprise, act.payee, act.amount, entry.author, act.act, act.asset, act.memo)]
+        perform(state, act, entry)  # refused now if it could not be done now; done when approved
+    return [
+        OpenSpend(entry.id, act.enterprise, act.payee, act.amount, entry.author, act.act, act.asset, act.memo, act.body)
+    ]
 
 
 def enterprise_transfer(state: CommuneState, entry: Entry, body: EnterpriseTransfer) -> list[Effect]:
@@ -63,6 +98,31 @@ def give_notice(state: CommuneState, entry: Entry, body: GiveNotice) -> list[Eff
     return _act(state, entry, Spend(enterprise, "", 0, (), 0, NOTICE, body.asset))
 
 
+def _acting_enterprise(state: CommuneState, body: Body) -> bytes:
+    """The enterprise an offer, a change to an offer or a re-letting bid binds."""
+    if isinstance(body, (Offer, ReletBid)):
+        return body.renter
+    assert isinstance(body, (RetryOffer, WithdrawOffer))
+    asset = state.tables["assets"].get(body.offer)
+    if asset is None:
+        raise RuleRefused(RuleReason.UNKNOWN_OFFER)
+    return asset.renter
+
+
+def entry_act(state: CommuneState, entry: Entry, body: Body) -> list[Effect]:
+    """An offer, a retried or withdrawn offer, or a re-letting bid: checked by its own rule now,
+    done now if the enterprise's k is 1, else waiting for the other signers."""
+    kind = _KIND_OF[type(body)]
+    _, rule, _ = ENTRY_ACTS[kind]
+    effects = rule(state, entry, body)  # refused here if it cannot be done now
+    enterprise = _acting_enterprise(state, body)
+    ent = state.enterprise(enterprise)
+    assert ent is not None  # the rule required an enterprise the author signs for
+    if ent.k <= 1:
+        return effects
+    return [OpenSpend(entry.id, enterprise, "", 0, entry.author, kind, b"", "", encode(body))]
+
+
 def approve(state: CommuneState, entry: Entry, body: Approve) -> list[Effect]:
     act = state.tables["spends"].get(body.spend)
     if act is None:
@@ -77,7 +137,7 @@ def approve(state: CommuneState, entry: Entry, body: Approve) -> list[Effect]:
     assert ent is not None
     if len(act.approvers) + 1 >= ent.k:
         try:
-            effects += perform(state, act)
+            effects += perform(state, act, Act(body.spend, act.approvers[0], entry.time_ms))
             effects.append(CloseSpend(body.spend, DONE[act.act]))
         except RuleRefused as refused:
             effects.append(CloseSpend(body.spend, refused.reason))

@@ -134,7 +134,9 @@ class Pending(Row):
 
 class Spend(Row):
     """An enterprise's act waiting for k signers (`enterprise_acts`): `act` is "transfer" (of
-    `amount` to the account `payee`), "rent" (`amount` into `asset`'s account) or "notice"."""
+    `amount` to the account `payee`), "rent" (`amount` into `asset`'s account), "notice", or the
+    kind of an entry whose encoded body is `body` ("offer", "retry_offer", "withdraw_offer",
+    "relet_bid")."""
 
     enterprise: bytes
     payee: str
@@ -144,6 +146,7 @@ class Spend(Row):
     act: str = "transfer"
     asset: bytes = b""
     memo: str = ""
+    body: bytes = b""
 
 
 class Proposal(Row):
@@ -581,7 +584,9 @@ def _pending_closed(state: CommuneState, e: ClosePending) -> None:
 
 
 def _spend(state: CommuneState, e: OpenSpend) -> None:
-    state.set("spends", e.id, Spend(e.enterprise, e.to, e.amount, (e.signer,), state.height, e.act, e.asset, e.memo))
+    state.set(
+        "spends", e.id, Spend(e.enterprise, e.to, e.amount, (e.signer,), state.height, e.act, e.asset, e.memo, e.body)
+    )
 
 
 def _approve(state: CommuneState, e: ApproveSpend) -> None:

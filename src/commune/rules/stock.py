@@ -41,6 +41,7 @@ from commune.rules.model import Asset, CommuneState, due_by_deadline
 from commune.rules.refusal import RuleReason, RuleRefused
 from commune.rules.rent import period_of
 from commune.rules.reserve_rate import OfferCannotFund, OfferError, reserve_rate
+from commune.rules.signed import Signed
 
 
 def annual_reserve(state: CommuneState, asset: Asset) -> Fraction:
@@ -50,7 +51,7 @@ def annual_reserve(state: CommuneState, asset: Asset) -> Fraction:
 
 def _terms(
     state: CommuneState,
-    entry: Entry,
+    entry: Signed,
     price: int,
     bonds: int,
     rent: int,
@@ -80,7 +81,7 @@ def _terms(
     return r_max
 
 
-def offer(state: CommuneState, entry: Entry, body: Offer) -> list[Effect]:
+def offer(state: CommuneState, entry: Signed, body: Offer) -> list[Effect]:
     require_signer(state, body.renter, entry.author)
     ent = state.enterprise(body.renter)
     assert ent is not None
@@ -119,7 +120,7 @@ def offer(state: CommuneState, entry: Entry, body: Offer) -> list[Effect]:
     ]
 
 
-def _requested_asset(state: CommuneState, offer_id: bytes, entry: Entry) -> Asset:
+def _requested_asset(state: CommuneState, offer_id: bytes, entry: Signed) -> Asset:
     """The asset of `offer_id`, which the author signs for as its renter."""
     asset = state.tables["assets"].get(offer_id)
     if asset is None:
@@ -143,7 +144,7 @@ def _release_open_bids(state: CommuneState, offer_id: bytes, memo: str) -> list[
     return effects
 
 
-def withdraw_offer(state: CommuneState, entry: Entry, body: WithdrawOffer) -> list[Effect]:
+def withdraw_offer(state: CommuneState, entry: Signed, body: WithdrawOffer) -> list[Effect]:
     """The requester gives up: before the deadline of an open auction, or after a failed one."""
     asset = _requested_asset(state, body.offer, entry)
     open_now = asset.state == lifecycle.State.AUCTION_OPEN and entry.time_ms <= asset.deadline_ms
@@ -153,7 +154,7 @@ def withdraw_offer(state: CommuneState, entry: Entry, body: WithdrawOffer) -> li
     return [*_release_open_bids(state, body.offer, "offer withdrawn: escrow returned"), OfferWithdrawn(body.offer)]
 
 
-def retry_offer(state: CommuneState, entry: Entry, body: RetryOffer) -> list[Effect]:
+def retry_offer(state: CommuneState, entry: Signed, body: RetryOffer) -> list[Effect]:
     """A failed offer on sale again on new terms (the same asset, price and vendor)."""
     asset = _requested_asset(state, body.offer, entry)
     if asset.state != lifecycle.State.FAILED:

@@ -44,6 +44,7 @@ from commune.rules.membership import require_signer
 from commune.rules.model import Asset, CommuneState, due_by_deadline
 from commune.rules.refusal import RuleReason, RuleRefused
 from commune.rules.rent import RENTED_STATES, period_ms, period_of, periodic_coupon, recover_arrears
+from commune.rules.signed import Signed
 from commune.rules.waterfall import liquidate
 
 
@@ -71,7 +72,7 @@ def notice(state: CommuneState, enterprise: bytes, aid: bytes) -> list[Effect]:
     return [NoticeGiven(aid)]
 
 
-def relet_bid(state: CommuneState, entry: Entry, body: ReletBid) -> list[Effect]:
+def relet_bid(state: CommuneState, entry: Signed, body: ReletBid) -> list[Effect]:
     asset = _asset(state, body.asset)
     if asset.state != State.RELETTING.value or entry.time_ms > asset.relet_deadline_ms:
         raise RuleRefused(RuleReason.NOT_RELETTING, f"it is {asset.state}")
