@@ -88,6 +88,7 @@ from commune.rules.invariants import bank_equation, violations
 from commune.rules.model import CommuneState
 from commune.rules.reserve_rate import OfferCannotFund, reserve_rate
 from commune.sim.world import World
+from commune.state.reports import income_statement
 
 FOUNDERS = ["ana", "ben", "cy", "m1", "m2", "m3"]
 #: Founders who never act: their dividends are never drawn, so their undrawn dividends are
@@ -282,7 +283,7 @@ class Run:
                 for p in effect.postings:
                     if p.account == accounts.DIVIDEND_POOL:
                         pool -= p.amount
-                    if p.account.startswith("a:") and effect.memo not in ("rent", "sale proceeds"):
+                    if p.account.startswith("a:") and effect.memo not in ("rent", "arrears", "sale proceeds"):
                         assert p.amount >= 0, f"money paid into an asset's account by {effect.memo!r}"
             elif isinstance(effect, ClearAuction):
                 self._clearing(effect)
@@ -790,6 +791,14 @@ class Run:
         assert all(a.state != "auction_open" for a in self.assets.values())
         assert not any(b.open for b in self.bids.values())
         assert self.state.claim(accounts.ESCROW) == 0
+        # Every period's income statement adds up, asset by asset, whatever happened in it.
+        store = self.world.nodes["ana"].state
+        for period in range(1, self.settled + 2):
+            st = income_statement(store, period)
+            for a in (*st.assets, st):
+                came_in = a.rent_received + a.arrears_received + a.sale_proceeds
+                went_out = a.costs + a.debt_service + a.prepayment + a.sale_costs + a.liquidation_to_holders
+                assert came_in == went_out + a.to_dividend_pool + a.rent_returned + a.kept, period
         self.world.add_node("peer")
         self.world.sync("ana", "peer")
         peer = self.world.nodes["peer"].state

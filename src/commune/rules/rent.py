@@ -13,9 +13,9 @@ prepayment of principal (keeping the payment, shortening the term), or, if the c
 redeemed and its reserve goes to the dividend pool; from then on its whole net rent does.
 An asset whose account does not hold a period's rent pays nothing that period and counts it
 as missed (rule 15: see `tenancy`). Rent owed by a renter whose rental ended unpaid (arrears)
-stays its debt: its later payments for that asset go to the arrears first (`pay`), and what
-they recover goes to the holders as prepayment while the series owes principal, else to the
-dividend pool (`recover_arrears`).
+stays its debt: its later payments for that asset go to the arrears first (`pay`), into the
+asset's account like rent, and what they recover goes on from there to the holders as
+prepayment while the series owes principal, else to the dividend pool (`recover_arrears`).
 """
 
 from __future__ import annotations
@@ -84,7 +84,10 @@ def pay(state: CommuneState, enterprise: bytes, aid: bytes, amount: int) -> list
     if have < amount:
         raise RuleRefused(RuleReason.OVERDRAFT, f"{amount} asked, {max(have, 0)} in the enterprise's account")
     to_arrears = min(amount, owed)
-    effects = recover_arrears(state, enterprise, aid, to_arrears, payer) if to_arrears else []
+    effects: list[Effect] = []
+    if to_arrears:  # through the asset's account, where all of an asset's money passes
+        acct = accounts.asset_account(aid)
+        effects = [_pay(payer, to_arrears, acct, "arrears"), *recover_arrears(state, enterprise, aid, to_arrears, acct)]
     if amount > to_arrears:
         effects.append(_pay(payer, amount - to_arrears, accounts.asset_account(aid), "rent"))
     return effects

@@ -1318,23 +1318,34 @@ _PROCEEDS = "sale proceeds"
 _SALE_COSTS = "sale costs"
 _LIQUIDATION_HOLDERS = "liquidation: to the series' holders"
 _LIQUIDATION_POOL = "liquidation: remainder to the dividend pool"
+#: Arrears (rules.rent.recover_arrears), rent held given back (rules.tenancy), a reserve released
+#: when arrears repay the last principal.
+_ARREARS = "arrears"
+_ARREARS_PREPAYMENT = "arrears paid: prepayment of principal"
+_ARREARS_POOL = "arrears paid to the dividend pool"
+_RESERVE_RELEASED = "series reserve released"
+_RENT_RETURNED = "rent held, returned at the end of the rental"
 #: Dividends moved from `dividends` into members' own accounts: drawn to spend (state.store
 #: writes a TakeDividend so), or paid out when a former member is admitted again (rules.membership).
 _DRAWN = ("dividends drawn", "dividends of an earlier membership")
 
 
 class AssetIncome(_Report):
-    """One asset's part of a period: rent (and a liquidation's proceeds) paid into its account,
-    and what its settlement (or liquidation) paid out; `kept` is the change of its account over
-    the period: what stayed in it (the series reserve, rent paid ahead) or, negative, what left
-    it beyond the period's rent (rent paid ahead and used now, a reserve released at redemption).
+    """One asset's part of a period: rent, arrears (and a liquidation's proceeds) paid into its
+    account, and what its settlement (or liquidation, or the arrears) paid out; `kept` is the
+    change of its account over the period: what stayed in it (the series reserve, rent paid
+    ahead) or, negative, what left it beyond the period's rent (rent paid ahead and used now, a
+    reserve released at redemption, rent held that paid arrears or went back to the renter).
 
-    rent_received + sale_proceeds = costs + debt_service + prepayment + sale_costs
-    + liquidation_to_holders + to_dividend_pool + kept, for every posting the rules make today."""
+    rent_received + arrears_received + sale_proceeds = costs + debt_service + prepayment
+    + sale_costs + liquidation_to_holders + to_dividend_pool + rent_returned + kept, for every
+    posting the rules make today."""
 
     asset: str
     description: str
     rent_received: int
+    #: Rent owed from a rental that ended unpaid (rule 15), paid by the enterprise that owes it.
+    arrears_received: int
     costs: int
     debt_service: int
     prepayment: int
@@ -1344,14 +1355,16 @@ class AssetIncome(_Report):
     sale_proceeds: int
     sale_costs: int
     liquidation_to_holders: int
+    #: Rent held when a rental ended, beyond what it owed, given back to the renter.
+    rent_returned: int
     kept: int
 
 
 class IncomeStatement(_Report):
     """A period's money from the common stock (see the module doc for which postings are a period's).
 
-    rent_received + sale_proceeds = costs + debt_service + prepayment + sale_costs
-    + liquidation_to_holders + to_dividend_pool + kept."""
+    rent_received + arrears_received + sale_proceeds = costs + debt_service + prepayment
+    + sale_costs + liquidation_to_holders + to_dividend_pool + rent_returned + kept."""
 
     commune: str
     currency: str
@@ -1367,18 +1380,21 @@ class IncomeStatement(_Report):
     first_height: int
     last_height: int
     rent_received: int
+    arrears_received: int
     costs: int
     debt_service: int
     prepayment: int
     #: Into the dividend pool: surplus (and reserves released at redemption), redeemed assets'
-    #: net rent, liquidations' remainders; and their sum.
+    #: net rent, liquidations' remainders, arrears once the series owes nothing; and their sum.
     surplus_to_pool: int
     redeemed_net_rent: int
     liquidation_to_pool: int
+    arrears_to_pool: int
     to_dividend_pool: int
     sale_proceeds: int
     sale_costs: int
     liquidation_to_holders: int
+    rent_returned: int
     kept: int
     #: The period's equal dividend (None for the period in progress): each member's, on how many.
     per_member: int | None
@@ -1422,18 +1438,23 @@ def income_statement(store: StateStore, period: int) -> IncomeStatement:
     end = periods.end(period) if settled else None
     rows = _between(store, start, (end.height, end.txn) if end else None)
     by_asset: dict[str, dict[str, int]] = {}
-    totals = dict.fromkeys((_SURPLUS, _REDEEMED, _LIQUIDATION_POOL, "paid", "drawn"), 0)
-    into = {"rent": "rent", _PROCEEDS: "proceeds"}
+    totals = dict.fromkeys((_SURPLUS, _REDEEMED, _LIQUIDATION_POOL, _ARREARS_POOL, "paid", "drawn"), 0)
+    into = {"rent": "rent", _ARREARS: "arrears", _PROCEEDS: "proceeds"}
     out = {
         _COSTS: "costs",
         _DEBT_SERVICE: "debt",
         _PREPAYMENT: "prepay",
+        _ARREARS_PREPAYMENT: "prepay",
         _SURPLUS: "pool",
+        _RESERVE_RELEASED: "pool",
         _REDEEMED: "pool",
         _LIQUIDATION_POOL: "pool",
+        _ARREARS_POOL: "pool",
         _SALE_COSTS: "sale_costs",
         _LIQUIDATION_HOLDERS: "holders",
+        _RENT_RETURNED: "returned",
     }
+    surplus_memos = (_SURPLUS, _RESERVE_RELEASED)
     for _h, _t, _line, account, amount, memo in rows:
         if account.startswith(_ASSET_PREFIX):
             figures = by_asset.setdefault(account, dict.fromkeys((*into.values(), *out.values(), "kept"), 0))
@@ -1442,7 +1463,9 @@ def income_statement(store: StateStore, period: int) -> IncomeStatement:
                 figures[into[memo]] -= amount
             elif memo in out:
                 figures[out[memo]] += amount
-                if memo in totals:
+                if memo in surplus_memos:
+                    totals[_SURPLUS] += amount
+                elif memo in totals:
                     totals[memo] += amount
         elif account == accounts.DIVIDEND_POOL and memo == "dividends":
             totals["paid"] += amount
@@ -1458,6 +1481,7 @@ def income_statement(store: StateStore, period: int) -> IncomeStatement:
                 asset=aid.hex(),
                 description=described.description if described is not None else "",
                 rent_received=f["rent"],
+                arrears_received=f["arrears"],
                 costs=f["costs"],
                 debt_service=f["debt"],
                 prepayment=f["prepay"],
@@ -1465,6 +1489,7 @@ def income_statement(store: StateStore, period: int) -> IncomeStatement:
                 sale_proceeds=f["proceeds"],
                 sale_costs=f["sale_costs"],
                 liquidation_to_holders=f["holders"],
+                rent_returned=f["returned"],
                 kept=f["kept"],
             )
         )
@@ -1482,16 +1507,19 @@ def income_statement(store: StateStore, period: int) -> IncomeStatement:
         first_height=start[0],
         last_height=end.height if end is not None else state.height,
         rent_received=sum(a.rent_received for a in lines),
+        arrears_received=sum(a.arrears_received for a in lines),
         costs=sum(a.costs for a in lines),
         debt_service=sum(a.debt_service for a in lines),
         prepayment=sum(a.prepayment for a in lines),
         surplus_to_pool=totals[_SURPLUS],
         redeemed_net_rent=totals[_REDEEMED],
         liquidation_to_pool=totals[_LIQUIDATION_POOL],
+        arrears_to_pool=totals[_ARREARS_POOL],
         to_dividend_pool=sum(a.to_dividend_pool for a in lines),
         sale_proceeds=sum(a.sale_proceeds for a in lines),
         sale_costs=sum(a.sale_costs for a in lines),
         liquidation_to_holders=sum(a.liquidation_to_holders for a in lines),
+        rent_returned=sum(a.rent_returned for a in lines),
         kept=sum(a.kept for a in lines),
         per_member=dividend.per_member if dividend is not None else None,
         members=dividend.members if dividend is not None else None,
@@ -1510,6 +1538,8 @@ def render_income_statement(st: IncomeStatement) -> str:
     status = "settled" if st.settled else "in progress: figures so far"
     liquidated = st.sale_proceeds or st.sale_costs or st.liquidation_to_holders or st.liquidation_to_pool
     rows: list[tuple[str, str]] = [("Rent received", money(st.rent_received))]
+    if st.arrears_received:
+        rows.append(("Arrears received", money(st.arrears_received)))
     if liquidated:
         rows.append(("Proceeds of liquidations", money(st.sale_proceeds)))
     rows += [
@@ -1529,6 +1559,10 @@ def render_income_statement(st: IncomeStatement) -> str:
     ]
     if liquidated:
         rows.append(("    liquidation remainders", money(st.liquidation_to_pool)))
+    if st.arrears_to_pool:
+        rows.append(("    arrears", money(st.arrears_to_pool)))
+    if st.rent_returned:
+        rows.append(("  Rent given back to renters", money(st.rent_returned)))
     rows += [
         ("  Kept in the assets' accounts", money(st.kept)),
         ("", ""),

@@ -1,0 +1,141 @@
+"""The income statement of a default and the arrears paid after it, worked by hand.
+
+The charter's defaults (a reserve of one period's debt service, one period of grace). The
+workshop (ben) rents a bread slicer: P = 1,200.00 in 12 bonds of 100.00, T = 12 months on a
+lease of 24, R = 110.00, c = 5.00; ana and cy bid 6 bonds each at 6 % a year (0.5 % a month), so
+the level payment is 1,200.00 x 0.005 / (1 - 1.005^-12) = 103.2797... -> 103.28.
+
+  period 2: 110.00 paid; costs 5.00, debt service 103.28 (interest 6.00, principal 97.28),
+            the surplus 1.72 fills the reserve: 1,102.72 outstanding
+  period 3: 50.00 paid, short of the rent: missed (within the grace)
+  period 4: nothing paid: missed again; the rental ends owing 2 x 110.00 = 220.00, and the
+            50.00 held pays towards it, to the holders as principal: 170.00 owed, 1,052.72
+            outstanding, nothing back to the workshop
+  period 5: the workshop pays 170.00 of arrears: principal again, 882.72 outstanding
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from commune.log import bodies as b
+from commune.rules.charter import DAY_MS, MONTH_MS, Charter
+from commune.rules.invariants import violations
+from commune.sim.world import World
+from commune.state.reports import IncomeStatement, income_statement, render_income_statement
+
+SLICER = dict(
+    description="a bread slicer",
+    price=1_200_00,
+    rent=110_00,
+    costs=5_00,
+    lease_periods=24,
+    term_periods=12,
+    bonds=12,
+    vendor_payee="Slicer Ltd",
+    valuation=bytes(32),
+)
+
+
+class Run:
+    def __init__(self, directory: Path) -> None:
+        self.world = World(
+            directory,
+            ["ana", "ben", "cy"],
+            enterprises={"bakery": ["ana"], "workshop": ["ben"]},
+            steward="ana",
+            charter=Charter(name="Test Commune", currency="EUR"),
+        )
+        self.store = self.world.nodes["ana"].state
+
+    def act(self, person: str, body, refs: tuple[bytes, ...] = ()) -> b.Entry:
+        self.world.clock.advance(1_000)
+        return self.world.act(person, body, refs)
+
+    def block(self) -> None:
+        self.world.clock.advance(1_000)
+        self.world.block()
+        assert violations(self.store.state) == []
+
+    def past_end_of(self, period: int) -> None:
+        self.world.clock.set(self.world.genesis.time_ms + period * MONTH_MS + 1)
+        self.block()
+
+    def fund(self, person: str, amount: int, account: bytes) -> None:
+        notice = self.act(person, b.Deposit(account, amount))
+        self.block()
+        self.act("ana", b.ConfirmDeposit(notice.id, amount), (notice.id,))
+        self.block()
+
+
+@pytest.fixture(scope="module")
+def statements(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[int, IncomeStatement]]:
+    run = Run(tmp_path_factory.mktemp("income_arrears"))
+    w = run.world
+    workshop = w.enterprise_ids["workshop"]
+    run.fund("ana", 600_00, w.pub("ana"))
+    run.fund("cy", 600_00, w.pub("cy"))
+    run.fund("ben", 1_000_00, workshop)
+    offer = run.act("ben", b.Offer(renter=workshop, deadline_ms=w.clock.now_ms() + DAY_MS, **SLICER))
+    run.block()
+    run.act("ana", b.Bid(offer.id, 6, 3, 50))
+    run.act("cy", b.Bid(offer.id, 6, 3, 50))
+    run.block()
+    w.clock.advance(2 * DAY_MS)
+    run.block()
+    run.past_end_of(1)
+    run.act("ben", b.PayRent(offer.id, 110_00))
+    run.past_end_of(2)
+    run.act("ben", b.PayRent(offer.id, 50_00))
+    run.past_end_of(3)
+    run.past_end_of(4)
+    asset = run.store.state.tables["assets"][offer.id]
+    assert (asset.state, asset.arrears, asset.outstanding, asset.reserve) == ("reletting", 170_00, 1_052_72, 1_72)
+    run.act("ben", b.PayRent(offer.id, 170_00))
+    run.past_end_of(5)
+    asset = run.store.state.tables["assets"][offer.id]
+    assert (asset.arrears, asset.outstanding) == (0, 882_72)
+    yield {p: income_statement(run.store, p) for p in range(1, 7)}
+    w.close()
+
+
+def _adds_up(st: IncomeStatement) -> bool:
+    came_in = st.rent_received + st.arrears_received + st.sale_proceeds
+    went_out = st.costs + st.debt_service + st.prepayment + st.sale_costs + st.liquidation_to_holders
+    return came_in == went_out + st.to_dividend_pool + st.rent_returned + st.kept
+
+
+def test_each_period_adds_up(statements: dict[int, IncomeStatement]) -> None:
+    for st in statements.values():
+        assert _adds_up(st), st.period
+        for a in st.assets:
+            came_in = a.rent_received + a.arrears_received + a.sale_proceeds
+            went_out = a.costs + a.debt_service + a.prepayment + a.sale_costs + a.liquidation_to_holders
+            assert came_in == went_out + a.to_dividend_pool + a.rent_returned + a.kept, st.period
+
+
+def test_the_default_and_the_arrears_by_hand(statements: dict[int, IncomeStatement]) -> None:
+    two, three, four, five = (statements[p] for p in (2, 3, 4, 5))
+    assert (two.rent_received, two.costs, two.debt_service, two.prepayment, two.kept) == (
+        110_00,
+        5_00,
+        103_28,
+        0,
+        1_72,
+    )
+    assert (three.rent_received, three.costs, three.debt_service, three.kept) == (50_00, 0, 0, 50_00)
+    # The end of the rental: the 50.00 held leaves the asset's account as principal for the holders.
+    assert (four.rent_received, four.arrears_received, four.prepayment, four.kept) == (0, 0, 50_00, -50_00)
+    assert four.rent_returned == 0
+    # The arrears paid: in through the asset's account, out to the holders as principal.
+    assert (five.arrears_received, five.prepayment, five.kept, five.arrears_to_pool) == (170_00, 170_00, 0, 0)
+    assert sum(st.arrears_received + st.rent_received for st in statements.values()) == 330_00
+
+
+def test_the_text_names_arrears(statements: dict[int, IncomeStatement]) -> None:
+    text = render_income_statement(statements[5])
+    assert "Arrears received" in text and "170.00" in text
+    assert "Arrears received" not in render_income_statement(statements[2])
