@@ -44,6 +44,7 @@ from commune.rules import accounts
 from commune.rules import rent as rent_rules
 from commune.rules.amortization import next_installment, split_to_holders
 from commune.rules.effects import PayDividend, Post, SettlePeriod, TakeDividend
+from commune.rules.lifecycle import State
 from commune.rules.model import Asset, CommuneState, Member
 from commune.rules.stock import annual_reserve
 from commune.rules.waterfall import net_position
@@ -1046,7 +1047,7 @@ def stock_register(store: StateStore) -> StockRegister:
                 reserve=a.reserve,
                 missed=a.missed,
                 arrears=a.arrears,
-                notice=a.notice,
+                notice=bool(a.notice),  # stored as an integer
                 first_period=a.first_period,
                 lease_end_period=a.lease_end_period,
                 opened_height=a.opened_height,
@@ -1069,6 +1070,10 @@ def stock_register(store: StateStore) -> StockRegister:
 
 def _state_label(state: str) -> str:
     return state.replace("_", " ")
+
+
+#: States in which an asset has no renter: its last one is shown as such, without a rent.
+_NOT_RENTED = tuple(s.value for s in (State.RETURNED, State.RELETTING, State.LIQUIDATING, State.LIQUIDATED))
 
 
 def render_stock_register(reg: StockRegister) -> str:
@@ -1104,8 +1109,8 @@ def render_stock_register(reg: StockRegister) -> str:
                 a.asset[:12],
                 _clip(a.description, 30),
                 _state_label(a.state),
-                _clip(a.renter_name, 24),
-                money(a.rent),
+                _clip(f"none (was {a.renter_name})" if a.state in _NOT_RENTED else a.renter_name, 24),
+                "-" if a.state in _NOT_RENTED else money(a.rent),
                 money(a.costs),
                 f"{a.bonds} x {money(a.face_value)}",
                 a.coupon or f"(max {a.reserve_rate})",

@@ -1,4 +1,4 @@
-"""The income statement of a default and the arrears paid after it, worked by hand.
+"""The common stock's reports of a default and the arrears paid after it, worked by hand.
 
 The charter's defaults (a reserve of one period's debt service, one period of grace). The
 workshop (ben) rents a bread slicer: P = 1,200.00 in 12 bonds of 100.00, T = 12 months on a
@@ -25,7 +25,16 @@ from commune.log import bodies as b
 from commune.rules.charter import DAY_MS, MONTH_MS, Charter
 from commune.rules.invariants import violations
 from commune.sim.world import World
-from commune.state.reports import IncomeStatement, income_statement, render_income_statement
+from commune.state.reports import (
+    IncomeStatement,
+    StockRegister,
+    income_statement,
+    render_income_statement,
+    render_stock_register,
+    stock_register,
+)
+
+REGISTER: dict[str, StockRegister] = {}
 
 SLICER = dict(
     description="a bread slicer",
@@ -94,6 +103,7 @@ def statements(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[int, I
     run.past_end_of(4)
     asset = run.store.state.tables["assets"][offer.id]
     assert (asset.state, asset.arrears, asset.outstanding, asset.reserve) == ("reletting", 170_00, 1_052_72, 1_72)
+    REGISTER["reletting"] = stock_register(run.store)
     run.act("ben", b.PayRent(offer.id, 170_00))
     run.past_end_of(5)
     asset = run.store.state.tables["assets"][offer.id]
@@ -139,3 +149,21 @@ def test_the_text_names_arrears(statements: dict[int, IncomeStatement]) -> None:
     text = render_income_statement(statements[5])
     assert "Arrears received" in text and "170.00" in text
     assert "Arrears received" not in render_income_statement(statements[2])
+
+
+def test_the_register_while_the_asset_is_re_let(statements: dict[int, IncomeStatement]) -> None:
+    """Returned and on offer to members: no renter and no rent, the last renter named, the debt shown."""
+    reg = REGISTER["reletting"]
+    (a,) = reg.assets
+    assert (a.state, a.renter_name, a.arrears, a.notice, a.outstanding) == (
+        "reletting",
+        "workshop",
+        170_00,
+        False,
+        1_052_72,
+    )
+    assert reg.rent_total == 0 and reg.arrears_total == 170_00
+    text = render_stock_register(reg)
+    assert "none (was workshop)" in text and "arrears owed 170.00" in text
+    row = next(line for line in text.splitlines() if "bread slicer" in line)
+    assert "110.00" not in row
