@@ -69,7 +69,7 @@ def test_a_commune_of_three_nodes_agrees(tmp_path: Path) -> None:
         # An overdraft is refused before it is signed: nothing is written, the exit code says so.
         over = commune("transfer", "Cai", "1,000.00", "-d", str(ben), check=False)
         assert over.returncode == 4, over.stderr
-        assert "refused (overdraft)" in over.stderr and "100000 asked, 7000 available" in over.stderr
+        assert "refused (overdraft)" in over.stderr and "1,000.00 EUR asked, 70.00 EUR available" in over.stderr
 
         # A vote: Cai proposes a second enterprise; Ana and Ben vote yes on their own nodes.
         wait_for(lambda: status(cai)["balance_minor"] == 3_000, what="the transfer")

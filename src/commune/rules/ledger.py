@@ -10,6 +10,7 @@ effect in chain order, and one that would overdraw is refused when the block tak
 
 from __future__ import annotations
 
+from commune.core.money import format_amount
 from commune.log.bodies import Transfer
 from commune.log.entry import Entry
 from commune.rules import accounts
@@ -28,6 +29,15 @@ def available(state: CommuneState, participant: bytes, chain_height: int) -> int
     )
 
 
+def amount_text(state: CommuneState, minor: int) -> str:
+    """An amount in a refusal's words, as people write it: `1,000.00 EUR`."""
+    return f"{format_amount(minor, state.charter.currency)} {state.charter.currency}"
+
+
+def overdrawn(state: CommuneState, amount: int, have: int, where: str) -> str:
+    return f"{amount_text(state, amount)} asked, {amount_text(state, max(have, 0))} {where}"
+
+
 def spend(state: CommuneState, entry: Entry, amount: int, chain_height: int) -> list[Effect]:
     """Check the author may spend `amount`; the effects that must come first: drawing accrued
     dividends into their own account when it does not hold enough (never more than accrued,
@@ -36,7 +46,7 @@ def spend(state: CommuneState, entry: Entry, amount: int, chain_height: int) -> 
         raise RuleRefused(RuleReason.NOT_A_PARTICIPANT)
     have = available(state, entry.author, chain_height)
     if have < amount:
-        raise RuleRefused(RuleReason.OVERDRAFT, f"{amount} asked, {max(have, 0)} available")
+        raise RuleRefused(RuleReason.OVERDRAFT, overdrawn(state, amount, have, "available"))
     short = amount - state.claim(accounts.participant_account(entry.author))
     return [TakeDividend(entry.author, short)] if short > 0 else []
 
@@ -68,5 +78,5 @@ def pay_from_enterprise(state: CommuneState, enterprise: bytes, to: str, amount:
     payer = accounts.enterprise_account(enterprise)
     have = state.claim(payer)
     if have < amount:
-        raise RuleRefused(RuleReason.OVERDRAFT, f"{amount} asked, {max(have, 0)} in the enterprise's account")
+        raise RuleRefused(RuleReason.OVERDRAFT, overdrawn(state, amount, have, "in the enterprise's account"))
     return move(payer, to, amount, memo)

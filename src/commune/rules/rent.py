@@ -26,6 +26,7 @@ from commune.rules import accounts
 from commune.rules.amortization import next_installment, remaining_periods, split_to_holders
 from commune.rules.charter import MONTH_MS
 from commune.rules.effects import Effect, PayArrears, Post, Posting, SettleAsset, SettlePeriod
+from commune.rules.ledger import amount_text, overdrawn
 from commune.rules.lifecycle import State
 from commune.rules.membership import require_signer
 from commune.rules.model import Asset, CommuneState
@@ -78,11 +79,11 @@ def pay(state: CommuneState, enterprise: bytes, aid: bytes, amount: int) -> list
     if not renting and not owed:
         raise RuleRefused(RuleReason.NOT_RENTED, f"it is {asset.state}")
     if not renting and amount > owed:
-        raise RuleRefused(RuleReason.MORE_THAN_OWED, f"it owes {owed} in arrears")
+        raise RuleRefused(RuleReason.MORE_THAN_OWED, f"it owes {amount_text(state, owed)} in arrears")
     payer = accounts.enterprise_account(enterprise)
     have = state.claim(payer)
     if have < amount:
-        raise RuleRefused(RuleReason.OVERDRAFT, f"{amount} asked, {max(have, 0)} in the enterprise's account")
+        raise RuleRefused(RuleReason.OVERDRAFT, overdrawn(state, amount, have, "in the enterprise's account"))
     to_arrears = min(amount, owed)
     effects: list[Effect] = []
     if to_arrears:  # through the asset's account, where all of an asset's money passes
