@@ -181,7 +181,8 @@ def test_a_withdrawal_above_the_balance(people: People) -> None:
         people.ana,
         *("withdraw", "1,000.00", "--payee", "Ana DE89 3704 0044 0532 0130 00"),
         code=EXIT_REFUSED,
-        says="refused (overdraft): the account does not hold enough money for this: 1,000.00 EUR asked, 100.00 EUR available",
+        says="refused (overdraft): the account does not hold enough money for this:"
+        " 1,000.00 EUR asked, 100.00 EUR available",
     )
 
 

@@ -131,6 +131,22 @@ def test_a_commune_of_three_nodes_agrees(tmp_path: Path) -> None:
         wait_for(lambda: len(as_json("auctions", "-d", str(ana))) == 1, what="the auction to open")
         (auction,) = as_json("auctions", "-d", str(ana))
         assert (auction["id"], auction["auction"], auction["renter"]) == (waiting["id"], "open", "Bike Workshop")
+        # The workshop names its signers anew, Ana for Ben, one to act: Ben's approval is the
+        # second signature, and after it Ben signs for it no more.
+        out = commune("enterprise", "signers", "Bike Workshop", "--signer", "Cai", "--signer", "Ana", "-d", str(cai))
+        assert "once 2 of its present signers stand behind it" in out.stdout
+        wait_for(lambda: len(as_json("enterprise", "pending", "-d", str(ben))) == 1, what="the change to reach Ben")
+        (waiting,) = as_json("enterprise", "pending", "-d", str(ben))
+        assert waiting["what"] == "name its signers anew: Cai, Ana, 1 of them to act"
+        commune("enterprise", "approve", waiting["id"][:12], "-d", str(ben))
+
+        def ben_signs_no_more() -> bool:
+            gone = commune(
+                "enterprise", "pay", "Ben", "1.00", "--enterprise", "Bike Workshop", "-d", str(ben), check=False
+            )
+            return gone.returncode == 4 and "refused (not_a_signer)" in gone.stderr
+
+        wait_for(ben_signs_no_more, what="the new signers")
 
         # Everyone ends at the same height with the same digest.
         wait_for(

@@ -22,6 +22,7 @@ from commune.log.bodies import (
     Propose,
     RegisterEnterpriseMotion,
     ReletBid,
+    SetSigners,
     Vote,
     WithdrawOffer,
 )
@@ -235,3 +236,48 @@ def test_a_two_signer_enterprise_withdraws_its_offer_and_bids_to_re_let_with_two
     to_end_of_period(c, 4)
     asset = c.state.tables["assets"][aid]
     assert (asset.state, asset.renter, asset.rent, asset.lease_periods) == ("rented", shop, 115_00, 12)
+
+
+def test_an_enterprise_names_its_signers_anew(commune: Commune) -> None:
+    """The workshop (ben alone) takes cy on as a second signer and needs both from then on."""
+    c = commune
+    workshop = c.enterprise("workshop")
+    c.fund("ben", 300_00, account=workshop)
+    before = substance(c.state)
+    c.act("ana", SetSigners(workshop, (c.pub("ana"),), 1))  # ana does not sign for the workshop
+    c.act("ben", SetSigners(workshop, (c.pub("ben"), c.pub("ben")), 1))
+    c.act("ben", SetSigners(workshop, (c.pub("ben"), c.pub("cy")), 3))
+    c.act("ben", SetSigners(workshop, (c.pub("ben"), c.pub("zed")), 1))  # zed is nobody here
+    assert c.refusals(c.settle()) == ["not_a_signer", "bad_signers", "bad_signers", "bad_signers"]
+    assert substance(c.state) == before
+    c.act("ben", SetSigners(workshop, (c.pub("ben"), c.pub("cy")), 2))
+    c.settle()
+    ent = c.state.enterprise(workshop)
+    assert (ent.signers, ent.k) == ((c.pub("ben"), c.pub("cy")), 2)
+    pay = c.act("ben", EnterpriseTransfer(workshop, c.pub("ben"), 100_00, "wages"))
+    c.settle()
+    assert c.enterprise_claim("workshop") == 300_00
+    c.act("cy", Approve(pay.id), (pay.id,))
+    assert _closed(c.settle()) == [(pay.id, "paid")]
+    assert c.enterprise_claim("workshop") == 200_00
+
+
+def test_only_the_present_signers_approvals_count(commune: Commune) -> None:
+    """ben opens a payment from the 2-of-3 shop, then leaves its signers: his signature no
+    longer counts, so cy's approval is not enough; ana's is the second."""
+    c = commune
+    pid = _pass(c, RegisterEnterpriseMotion("print shop", (c.pub("ana"), c.pub("ben"), c.pub("cy")), 2))
+    shop = enterprise_id(c.state.tables["proposals"][pid])
+    c.fund("cy", 100_00, account=shop)
+    pay = c.act("ben", EnterpriseTransfer(shop, c.pub("ben"), 40_00))
+    change = c.act("cy", SetSigners(shop, (c.pub("ana"), c.pub("cy")), 2))
+    c.settle()
+    assert c.state.enterprise(shop).k == 2 and c.state.enterprise(shop).signers[1] == c.pub("ben")
+    c.act("ana", Approve(change.id), (change.id,))
+    assert _closed(c.settle()) == [(change.id, "changed")]
+    assert c.state.enterprise(shop).signers == (c.pub("ana"), c.pub("cy"))
+    c.act("cy", Approve(pay.id), (pay.id,))
+    assert _closed(c.settle()) == []  # ben's signature no longer counts: one of two
+    c.act("ana", Approve(pay.id), (pay.id,))
+    assert _closed(c.settle()) == [(pay.id, "paid")]
+    assert c.enterprise_claim_of(shop) == 60_00 and c.claim("ben") == 40_00

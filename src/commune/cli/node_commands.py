@@ -52,6 +52,7 @@ from commune.log.bodies import (
     RegisterInvestor,
     ReletBid,
     RetryOffer,
+    SetSigners,
     Transfer,
     Vote,
     Withdraw,
@@ -670,6 +671,26 @@ def enterprise_pay(
         _done(_act(node, body), what, as_json)
 
 
+@enterprise_app.command("signers")
+def enterprise_signers(
+    enterprise: str = typer.Argument(..., help="The enterprise (you must be one of its signers)."),
+    signer: list[str] = typer.Option(..., "--signer", help="A signer from now on (name or key; repeatable)."),
+    k: int = typer.Option(1, "--k", min=1, max=64, help="How many of them must stand behind each act."),
+    data_dir: Path = DirOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Name your enterprise's signers anew (a signer leaves, another joins); its present signers agree, k of them."""
+    with _node(data_dir) as node:
+        eid = _enterprise(node, enterprise)
+        signers = tuple(_person(node, s) for s in signer)
+        ent = node.state.state.tables["enterprises"][eid]
+        result = _act(node, SetSigners(eid, signers, k))
+        what = f"{ent.name}'s signers named: {len(signers)}, {k} of them to act"
+        if ent.k > 1:
+            what = f"{what}, once {ent.k} of its present signers stand behind it"
+        _done(result, what, as_json)
+
+
 @enterprise_app.command("approve")
 def enterprise_approve(
     payment: str = typer.Argument(
@@ -695,6 +716,9 @@ def _waiting_act(state: CommuneState, spend, names: dict[bytes, str]) -> str:
     currency = state.charter.currency
     if spend.act in ENTRY_ACTS:
         body = msgspec.msgpack.decode(spend.body, type=ENTRY_ACTS[spend.act][0])
+        if isinstance(body, SetSigners):
+            who = ", ".join(names.get(k, k.hex()[:16]) for k in body.signers)
+            return f"name its signers anew: {who}, {body.k} of them to act"
         if isinstance(body, Offer):
             return (
                 f"offer {body.description!r} for the commune to buy at {format_amount(body.price, currency)},"

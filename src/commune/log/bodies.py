@@ -84,9 +84,18 @@ class EnterpriseTransfer(Body):
 
 
 class Approve(Body):
-    """A signer stands behind an enterprise transfer (`spend` is that entry's id)."""
+    """A signer stands behind a waiting act of an enterprise (`spend` is that entry's id)."""
 
     spend: Key
+
+
+class SetSigners(Body):
+    """The enterprise names its signers anew and how many of them must stand behind its acts
+    (rule 6: its own internal rule); an act of the enterprise, so k of its current signers agree."""
+
+    enterprise: Key
+    signers: Annotated[tuple[Key, ...], Meta(min_length=1, max_length=64)]
+    k: Annotated[int, Meta(ge=1, le=64)]
 
 
 class Deposit(Body):
@@ -320,6 +329,7 @@ KINDS: dict[str, type[Body]] = {
     "transfer": Transfer,
     "enterprise_transfer": EnterpriseTransfer,
     "approve": Approve,
+    "set_signers": SetSigners,
     "deposit": Deposit,
     "confirm_deposit": ConfirmDeposit,
     "withdraw": Withdraw,

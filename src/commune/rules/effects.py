@@ -88,6 +88,14 @@ class RegisterEnterprise(_Effect, tag="enterprise"):
     k: int
 
 
+class ChangeSigners(_Effect, tag="signers"):
+    """An enterprise's signers and its k, as it named them anew."""
+
+    enterprise: Key
+    signers: tuple[Key, ...]
+    k: int
+
+
 class ExpelEnterprise(_Effect, tag="expel"):
     enterprise: Key
 
@@ -111,7 +119,7 @@ class OpenSpend(_Effect, tag="spend"):
     """An act of an enterprise waiting for `k` of its signers (`act` says which): a transfer of
     `amount` to the account `to`, a rent payment into the asset `asset`'s account, notice on its
     rental, or an entry whose terms are `body` (its canonical bytes; `act` is its kind: an offer,
-    a retried or withdrawn offer, a re-letting bid)."""
+    a retried or withdrawn offer, a re-letting bid, new signers)."""
 
     id: Key
     enterprise: Key
@@ -395,6 +403,7 @@ Effect = (
     | CloseProposal
     | SetCharter
     | SetStewards
+    | ChangeSigners
     | SetStatus
     | OpenOffer
     | OfferWithdrawn

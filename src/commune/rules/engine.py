@@ -47,6 +47,7 @@ RULES: dict[type, Rule] = {
     bodies.Transfer: lambda s, e, h: ledger.transfer(s, e, e.body, h),
     bodies.EnterpriseTransfer: lambda s, e, h: enterprise_acts.enterprise_transfer(s, e, e.body),
     bodies.Approve: lambda s, e, h: enterprise_acts.approve(s, e, e.body),
+    bodies.SetSigners: lambda s, e, h: enterprise_acts.entry_act(s, e, e.body),
     bodies.Deposit: lambda s, e, h: bank.deposit(s, e, e.body),
     bodies.ConfirmDeposit: lambda s, e, h: bank.confirm_deposit(s, e, e.body),
     bodies.Withdraw: lambda s, e, h: bank.withdraw(s, e, e.body, h),

@@ -1,16 +1,17 @@
 """What an enterprise does through its signers (rule 6): k of them stand behind each act.
 
 A transfer from the enterprise's account, a rent payment, notice on a rental, a rental offer
-(made, made again after a failed auction, or withdrawn) and a bid to re-let an asset are acts
-of the enterprise, not of the signer who writes the entry. When the enterprise's k is 1 an act
+(made, made again after a failed auction, or withdrawn), a bid to re-let an asset and naming its
+signers anew are acts of the enterprise, not of the signer who writes the entry. When the enterprise's k is 1 an act
 takes effect at once. Otherwise it waits (a `spends` row) until k signers in all have signed
 it, the first by writing it and the others by `approve` entries naming it, and it is checked
 again then: the money may be gone, the rental over, the deadline past. Every act but a
 transfer is checked when it is written too, so a mistake is refused at once. An act that waited
 is done under the id of the entry that opened it, in the name of its writer, at the time of the
-last approval (`signed.Act`). An expelled enterprise can still pay, pay rent and give notice
-(its rentals run on, its debts can be paid, its money must be able to leave), but nothing that
-binds it anew: offers, re-letting bids and attestations need an active one.
+last approval (`signed.Act`); only approvals of its signers at that time count. An expelled
+enterprise can still pay, pay rent, give notice and change its signers (its rentals run on, its
+debts can be paid, its money must be able to leave), but nothing that binds it anew: offers,
+re-letting bids and attestations need an active one.
 """
 
 from __future__ import annotations
@@ -27,11 +28,12 @@ from commune.log.bodies import (
     PayRent,
     ReletBid,
     RetryOffer,
+    SetSigners,
     WithdrawOffer,
 )
 from commune.log.entry import Entry
 from commune.rules import accounts, ledger, rent, stock, tenancy
-from commune.rules.effects import ApproveSpend, CloseSpend, Effect, OpenSpend
+from commune.rules.effects import ApproveSpend, ChangeSigners, CloseSpend, Effect, OpenSpend
 from commune.rules.membership import require_signer
 from commune.rules.model import CommuneState, Spend
 from commune.rules.refusal import RuleReason, RuleRefused
@@ -41,6 +43,18 @@ TRANSFER, RENT, NOTICE = "transfer", "rent", "notice"
 
 EntryRule = Callable[[CommuneState, Signed, Body], list[Effect]]
 
+
+def set_signers(state: CommuneState, entry: Signed, body: SetSigners) -> list[Effect]:
+    """The enterprise's signers and k, named anew: distinct participants, k at most their number."""
+    require_signer(state, body.enterprise, entry.author, expelled_ok=True)
+    if len(set(body.signers)) != len(body.signers) or body.k > len(body.signers):
+        raise RuleRefused(RuleReason.BAD_SIGNERS, "signers must be distinct and k at most their number")
+    strangers = [s for s in body.signers if not state.is_participant(s)]
+    if strangers:
+        raise RuleRefused(RuleReason.BAD_SIGNERS, f"{strangers[0].hex()[:12]} is not a participant of the commune")
+    return [ChangeSigners(body.enterprise, body.signers, body.k)]
+
+
 #: Acts whose terms are a whole entry body, kept encoded while they wait: kind -> (body type,
 #: the rule that does it, how a waiting act that was done closes).
 ENTRY_ACTS: dict[str, tuple[type[Body], EntryRule, str]] = {
@@ -48,6 +62,7 @@ ENTRY_ACTS: dict[str, tuple[type[Body], EntryRule, str]] = {
     "retry_offer": (RetryOffer, stock.retry_offer, "offered"),
     "withdraw_offer": (WithdrawOffer, stock.withdraw_offer, "withdrawn"),
     "relet_bid": (ReletBid, tenancy.relet_bid, "placed"),
+    "set_signers": (SetSigners, set_signers, "changed"),
 }
 _KIND_OF = {body_type: kind for kind, (body_type, _, _) in ENTRY_ACTS.items()}
 _DECODERS = {kind: decoder(body_type) for kind, (body_type, _, _) in ENTRY_ACTS.items()}
@@ -99,9 +114,11 @@ def give_notice(state: CommuneState, entry: Entry, body: GiveNotice) -> list[Eff
 
 
 def _acting_enterprise(state: CommuneState, body: Body) -> bytes:
-    """The enterprise an offer, a change to an offer or a re-letting bid binds."""
+    """The enterprise an offer, a change to an offer, a re-letting bid or new signers bind."""
     if isinstance(body, (Offer, ReletBid)):
         return body.renter
+    if isinstance(body, SetSigners):
+        return body.enterprise
     assert isinstance(body, (RetryOffer, WithdrawOffer))
     asset = state.tables["assets"].get(body.offer)
     if asset is None:
@@ -110,8 +127,8 @@ def _acting_enterprise(state: CommuneState, body: Body) -> bytes:
 
 
 def entry_act(state: CommuneState, entry: Entry, body: Body) -> list[Effect]:
-    """An offer, a retried or withdrawn offer, or a re-letting bid: checked by its own rule now,
-    done now if the enterprise's k is 1, else waiting for the other signers."""
+    """An offer, a retried or withdrawn offer, a re-letting bid or new signers: checked by its own
+    rule now, done now if the enterprise's k is 1, else waiting for the other signers."""
     kind = _KIND_OF[type(body)]
     _, rule, _ = ENTRY_ACTS[kind]
     effects = rule(state, entry, body)  # refused here if it cannot be done now
@@ -135,7 +152,7 @@ def approve(state: CommuneState, entry: Entry, body: Approve) -> list[Effect]:
     effects: list[Effect] = [ApproveSpend(body.spend, entry.author)]
     ent = state.enterprise(act.enterprise)
     assert ent is not None
-    if len(act.approvers) + 1 >= ent.k:
+    if sum(1 for a in act.approvers if a in ent.signers) + 1 >= ent.k:  # signers now, not then
         try:
             effects += perform(state, act, Act(body.spend, act.approvers[0], entry.time_ms))
             effects.append(CloseSpend(body.spend, DONE[act.act]))

@@ -22,6 +22,7 @@ from commune.rules.effects import (
     Admit,
     ApproveSpend,
     CancelBid,
+    ChangeSigners,
     ClearAuction,
     ClosePending,
     CloseProposal,
@@ -136,7 +137,7 @@ class Spend(Row):
     """An enterprise's act waiting for k signers (`enterprise_acts`): `act` is "transfer" (of
     `amount` to the account `payee`), "rent" (`amount` into `asset`'s account), "notice", or the
     kind of an entry whose encoded body is `body` ("offer", "retry_offer", "withdraw_offer",
-    "relet_bid")."""
+    "relet_bid", "set_signers")."""
 
     enterprise: bytes
     payee: str
@@ -570,6 +571,11 @@ def _enterprise(state: CommuneState, e: RegisterEnterprise) -> None:
     state.set("enterprises", e.enterprise, Enterprise(e.name, e.signers, e.k, state.height))
 
 
+def _signers(state: CommuneState, e: ChangeSigners) -> None:
+    ent = state.tables["enterprises"][e.enterprise]
+    state.set("enterprises", e.enterprise, msgspec.structs.replace(ent, signers=e.signers, k=e.k))
+
+
 def _expel(state: CommuneState, e: ExpelEnterprise) -> None:
     ent = state.tables["enterprises"][e.enterprise]
     state.set("enterprises", e.enterprise, msgspec.structs.replace(ent, expelled_height=state.height))
@@ -874,6 +880,7 @@ _HANDLERS = {
     SetName: _name,
     RegisterEnterprise: _enterprise,
     ExpelEnterprise: _expel,
+    ChangeSigners: _signers,
     OpenPending: _pending,
     ClosePending: _pending_closed,
     OpenSpend: _spend,

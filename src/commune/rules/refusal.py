@@ -56,6 +56,7 @@ class RuleReason(StrEnum):
     OFFER_DECIDED = "offer_decided"
     AUCTION_NOT_FAILED = "auction_not_failed"
     MORE_THAN_OWED = "more_than_owed"
+    BAD_SIGNERS = "bad_signers"
 
 
 EXPLANATIONS: dict[RuleReason, str] = {
@@ -103,6 +104,7 @@ EXPLANATIONS: dict[RuleReason, str] = {
     RuleReason.OFFER_DECIDED: "only an offer whose auction is still open or has failed can be withdrawn",
     RuleReason.AUCTION_NOT_FAILED: "only an offer whose auction failed can be offered again",
     RuleReason.MORE_THAN_OWED: "the payment is more than the enterprise owes for this asset",
+    RuleReason.BAD_SIGNERS: "an enterprise's signers must be distinct participants, and k at most their number",
 }
 
 
