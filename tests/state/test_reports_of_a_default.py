@@ -17,14 +17,11 @@ the level payment is 1,200.00 x 0.005 / (1 - 1.005^-12) = 103.2797... -> 103.28.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
+from dataclasses import dataclass
 
 import pytest
 
 from commune.log import bodies as b
-from commune.rules.charter import DAY_MS, MONTH_MS, Charter
-from commune.rules.invariants import violations
-from commune.sim.world import World
 from commune.state.reports import (
     IncomeStatement,
     StockRegister,
@@ -33,83 +30,42 @@ from commune.state.reports import (
     render_stock_register,
     stock_register,
 )
-
-REGISTER: dict[str, StockRegister] = {}
-
-SLICER = dict(
-    description="a bread slicer",
-    price=1_200_00,
-    rent=110_00,
-    costs=5_00,
-    lease_periods=24,
-    term_periods=12,
-    bonds=12,
-    vendor_payee="Slicer Ltd",
-    valuation=bytes(32),
-)
+from rules.communekit import Commune, rented, to_end_of_period
 
 
-class Run:
-    def __init__(self, directory: Path) -> None:
-        self.world = World(
-            directory,
-            ["ana", "ben", "cy"],
-            enterprises={"bakery": ["ana"], "workshop": ["ben"]},
-            steward="ana",
-            charter=Charter(name="Test Commune", currency="EUR"),
-        )
-        self.store = self.world.nodes["ana"].state
-
-    def act(self, person: str, body, refs: tuple[bytes, ...] = ()) -> b.Entry:
-        self.world.clock.advance(1_000)
-        return self.world.act(person, body, refs)
-
-    def block(self) -> None:
-        self.world.clock.advance(1_000)
-        self.world.block()
-        assert violations(self.store.state) == []
-
-    def past_end_of(self, period: int) -> None:
-        self.world.clock.set(self.world.genesis.time_ms + period * MONTH_MS + 1)
-        self.block()
-
-    def fund(self, person: str, amount: int, account: bytes) -> None:
-        notice = self.act(person, b.Deposit(account, amount))
-        self.block()
-        self.act("ana", b.ConfirmDeposit(notice.id, amount), (notice.id,))
-        self.block()
+@dataclass(frozen=True)
+class Reports:
+    #: The income statement of each period 1 to 6 (6 in progress).
+    statements: dict[int, IncomeStatement]
+    #: The stock register after period 4, the asset being re-let.
+    reletting: StockRegister
 
 
 @pytest.fixture(scope="module")
-def statements(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[int, IncomeStatement]]:
-    run = Run(tmp_path_factory.mktemp("income_arrears"))
-    w = run.world
-    workshop = w.enterprise_ids["workshop"]
-    run.fund("ana", 600_00, w.pub("ana"))
-    run.fund("cy", 600_00, w.pub("cy"))
-    run.fund("ben", 1_000_00, workshop)
-    offer = run.act("ben", b.Offer(renter=workshop, deadline_ms=w.clock.now_ms() + DAY_MS, **SLICER))
-    run.block()
-    run.act("ana", b.Bid(offer.id, 6, 3, 50))
-    run.act("cy", b.Bid(offer.id, 6, 3, 50))
-    run.block()
-    w.clock.advance(2 * DAY_MS)
-    run.block()
-    run.past_end_of(1)
-    run.act("ben", b.PayRent(offer.id, 110_00))
-    run.past_end_of(2)
-    run.act("ben", b.PayRent(offer.id, 50_00))
-    run.past_end_of(3)
-    run.past_end_of(4)
-    asset = run.store.state.tables["assets"][offer.id]
+def reports(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Reports]:
+    c = Commune(tmp_path_factory.mktemp("income_arrears"))
+    store = c.world.nodes["ana"].state
+    aid = rented(c)  # tests/rules/communekit.py: the slicer above, cleared inside period 1
+    to_end_of_period(c, 1)
+    c.act("ben", b.PayRent(aid, 110_00))
+    to_end_of_period(c, 2)
+    c.act("ben", b.PayRent(aid, 50_00))
+    to_end_of_period(c, 3)
+    to_end_of_period(c, 4)
+    asset = c.state.tables["assets"][aid]
     assert (asset.state, asset.arrears, asset.outstanding, asset.reserve) == ("reletting", 170_00, 1_052_72, 1_72)
-    REGISTER["reletting"] = stock_register(run.store)
-    run.act("ben", b.PayRent(offer.id, 170_00))
-    run.past_end_of(5)
-    asset = run.store.state.tables["assets"][offer.id]
+    reletting = stock_register(store)
+    c.act("ben", b.PayRent(aid, 170_00))
+    to_end_of_period(c, 5)
+    asset = c.state.tables["assets"][aid]
     assert (asset.arrears, asset.outstanding) == (0, 882_72)
-    yield {p: income_statement(run.store, p) for p in range(1, 7)}
-    w.close()
+    yield Reports({p: income_statement(store, p) for p in range(1, 7)}, reletting)
+    c.world.close()
+
+
+@pytest.fixture(scope="module")
+def statements(reports: Reports) -> dict[int, IncomeStatement]:
+    return reports.statements
 
 
 def _adds_up(st: IncomeStatement) -> bool:
@@ -151,9 +107,9 @@ def test_the_text_names_arrears(statements: dict[int, IncomeStatement]) -> None:
     assert "Arrears received" not in render_income_statement(statements[2])
 
 
-def test_the_register_while_the_asset_is_re_let(statements: dict[int, IncomeStatement]) -> None:
+def test_the_register_while_the_asset_is_re_let(reports: Reports) -> None:
     """Returned and on offer to members: no renter and no rent, the last renter named, the debt shown."""
-    reg = REGISTER["reletting"]
+    reg = reports.reletting
     (a,) = reg.assets
     assert (a.state, a.renter_name, a.arrears, a.notice, a.outstanding) == (
         "reletting",

@@ -434,15 +434,15 @@ class Demo:
         self.settle()
         self.say("the steward pays the oven's and the lease's vendors through the bank, and confirms it")
 
-    def fills(self, offer: bytes, what: str, earlier: frozenset[bytes] = frozenset()) -> None:
-        """Who got how many bonds of `offer`, read from the clearing every node computed (leaving
-        out the `earlier` bids, of an auction of it that failed)."""
+    def fills(self, offer: bytes, what: str) -> None:
+        """Who got how many bonds of `offer`, read from the clearing every node computed (not the
+        bids of an earlier auction of it that failed)."""
         with self.reading() as node:
             state = node.state.state
             asset = state.tables["assets"][offer]
             names = _names(state)
             bids = sorted(  # by rate, then name: the order the clearing fills them in (its ties aside)
-                (b for bid_id, b in state.tables["bids"].items() if b.offer == offer and bid_id not in earlier),
+                (b for b in state.tables["bids"].values() if b.offer == offer and b.status != "failed"),
                 key=lambda b: (Fraction(b.rate_num, b.rate_den), names.get(b.bidder, "")),
             )
         got = ", ".join(
@@ -454,8 +454,6 @@ class Demo:
     def retry_van(self, van: bytes) -> bytes:
         self.tick(DAY_MS)
         self.heading("the workshop offers the van again on better terms: 900.00 a month instead of 820.00")
-        with self.reading() as node:
-            failed = frozenset(node.state.state.grouped("bids", van))
         self.act("Ben", RetryOffer(van, 900_00, 60_00, 18, 12, 90, self.clock.now_ms() + 8 * DAY_MS))
         self.settle()
         self.tick()
@@ -467,7 +465,7 @@ class Demo:
         self.settle()
         self.act("Ana", ConfirmPayment(van, "paid from escrow"), (van,))
         self.settle()
-        self.fills(van, "the van", failed)
+        self.fills(van, "the van")
         with self.reading() as node:
             asset = node.state.state.tables["assets"][van]
         self.say(f"the van is bought and rented to the workshop: {money(asset.payment)} a month of debt service")

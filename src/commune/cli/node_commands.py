@@ -64,7 +64,7 @@ from commune.node.node import Node, NodeError, parse_peer
 from commune.node.serve import serve as serve_node
 from commune.rules.accounts import participant_of
 from commune.rules.charter import DAY_MS
-from commune.rules.enterprise_acts import ENTRY_ACTS
+from commune.rules.enterprise_acts import ENTRY_ACTS, body_of
 from commune.rules.governance import tally
 from commune.rules.ledger import available
 from commune.rules.model import CommuneState
@@ -715,7 +715,7 @@ def _waiting_act(state: CommuneState, spend, names: dict[bytes, str]) -> str:
     """A waiting enterprise act in words."""
     currency = state.charter.currency
     if spend.act in ENTRY_ACTS:
-        body = msgspec.msgpack.decode(spend.body, type=ENTRY_ACTS[spend.act][0])
+        body = body_of(spend)
         if isinstance(body, SetSigners):
             who = ", ".join(names.get(k, k.hex()[:16]) for k in body.signers)
             return f"name its signers anew: {who}, {body.k} of them to act"

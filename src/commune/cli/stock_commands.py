@@ -47,6 +47,7 @@ from commune.log.bodies import (
     WithdrawOffer,
 )
 from commune.node.node import Node, NodeError
+from commune.rules.charter import Charter
 from commune.rules.lifecycle import State
 from commune.rules.model import Asset
 from commune.rules.refusal import RuleRefused
@@ -184,14 +185,7 @@ def offer(
         )
         result = _act(node, body)
         waits = _waits(node, body.renter, result, "it goes to auction")
-        try:  # the rules took it, so the figures can fund it
-            reserve = state.charter.per_year(reserve_rate(body.price, body.rent - body.costs, body.term_periods))
-        except OfferError:  # pragma: no cover - refused by the dry run first
-            reserve = Fraction(0)
-        currency = state.charter.currency
-    _offered(
-        result, "made", waits, body.description, body.price, body.bonds, reserve, body.deadline_ms, currency, as_json
-    )
+    _offered(result, "made", waits, body.description, body.price, body, state.charter, as_json)
 
 
 def _waits(node: Node, enterprise: bytes, result: dict, what: str) -> str:
@@ -213,13 +207,16 @@ def _offered(
     waits: str,
     description: str,
     price: int,
-    bonds: int,
-    reserve: Fraction,
-    deadline_ms: int,
-    currency: str,
+    terms: Offer | RetryOffer,
+    charter: Charter,
     as_json: bool,
 ) -> None:
     """Print an offer made or made again: its bonds, its reserve rate, when its auction closes."""
+    bonds, deadline_ms, currency = terms.bonds, terms.deadline_ms, charter.currency
+    try:  # the rules took it, so the figures can fund it
+        reserve = charter.per_year(reserve_rate(price, terms.rent - terms.costs, terms.term_periods))
+    except OfferError:  # pragma: no cover - refused by the dry run first
+        reserve = Fraction(0)
     result.update(
         reserve_rate=format_percent(reserve),
         reserve_num=reserve.numerator,
@@ -291,16 +288,9 @@ def retry_offer(
         )
         result = _act(node, body)
         waits = _waits(node, a.renter, result, "it goes to auction again")
-        state = node.state.state
-        try:  # the rules took it, so the figures can fund it
-            reserve = state.charter.per_year(reserve_rate(a.price, body.rent - body.costs, body.term_periods))
-        except OfferError:  # pragma: no cover - refused by the dry run first
-            reserve = Fraction(0)
-        currency = state.charter.currency
+        charter = node.state.state.charter
     result["offer"] = aid.hex()  # the asset keeps its first offer's id; `id` is this entry's
-    _offered(
-        result, "made again", waits, a.description, a.price, body.bonds, reserve, body.deadline_ms, currency, as_json
-    )
+    _offered(result, "made again", waits, a.description, a.price, body, charter, as_json)
 
 
 def _auction_stage(asset: Asset, now_ms: int) -> str:
@@ -382,11 +372,9 @@ def auctions(data_dir: Path = DirOption, as_json: bool = JsonOption) -> None:
                     "reserve_den": reserve.denominator,
                     "deadline_ms": a.deadline_ms,
                     "deadline": _moment(a.deadline_ms),
-                    # an auction run again counts only its own bids while it is open
+                    # this auction's bids: not withdrawn, nor of an earlier auction of it that failed
                     "bids": sum(
-                        1
-                        for b in bids
-                        if (b.status == "open" if a.state == State.AUCTION_OPEN else b.status != "withdrawn")
+                        1 for b in bids if b.status != "withdrawn" and (b.status != "failed" or a.state == State.FAILED)
                     ),
                     "clearing_rate": format_percent(coupon) if cleared else None,
                     "clearing_num": a.coupon_num if cleared else None,
@@ -427,6 +415,8 @@ def auctions(data_dir: Path = DirOption, as_json: bool = JsonOption) -> None:
             status = b["status"]
             if status in ("filled", "unfilled"):
                 status = f"won {b['filled']} bond{'s' if b['filled'] != 1 else ''}" if b["filled"] else "not filled"
+            elif status == "failed":
+                status = "the auction failed; its money came back"
             console.print(
                 f"    your bid {b['id'][:16]}: {b['quantity']} at {b['rate']}: {status}",
                 highlight=False,

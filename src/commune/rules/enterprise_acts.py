@@ -71,6 +71,11 @@ _DECODERS = {kind: decoder(body_type) for kind, (body_type, _, _) in ENTRY_ACTS.
 DONE = {TRANSFER: "paid", RENT: "paid", NOTICE: "given"} | {kind: done for kind, (_, _, done) in ENTRY_ACTS.items()}
 
 
+def body_of(act: Spend) -> Body:
+    """The entry body a waiting act of an entry's kind (`ENTRY_ACTS`) keeps encoded."""
+    return _DECODERS[act.act].decode(act.body)
+
+
 def perform(state: CommuneState, act: Spend, signed: Signed) -> list[Effect]:
     """The effects of an act its signers agreed on, refused if it cannot be done now."""
     if act.act == RENT:
@@ -79,7 +84,7 @@ def perform(state: CommuneState, act: Spend, signed: Signed) -> list[Effect]:
         return tenancy.notice(state, act.enterprise, act.asset)
     if act.act in ENTRY_ACTS:
         _, rule, _ = ENTRY_ACTS[act.act]
-        return rule(state, signed, _DECODERS[act.act].decode(act.body))
+        return rule(state, signed, body_of(act))
     return [ledger.pay_from_enterprise(state, act.enterprise, act.payee, act.amount, act.memo)]
 
 

@@ -222,7 +222,7 @@ class PlacedBid(Row):
     rate_den: int
     #: The state's event counter when taken in: "earlier bid" in the auction's tie rules.
     received: int
-    status: str = "open"  # "open" | "withdrawn" | "filled" | "unfilled"
+    status: str = "open"  # "open" | "withdrawn" | "filled" | "unfilled" | "failed" (its auction failed)
     filled: int = 0
 
 
@@ -838,11 +838,8 @@ def _clearing(state: CommuneState, e: ClearAuction) -> None:
     asset = state.tables["assets"][e.offer]
     for fill in e.fills:
         b = state.tables["bids"][fill.bid]
-        state.set(
-            "bids",
-            fill.bid,
-            msgspec.structs.replace(b, status="filled" if fill.bonds else "unfilled", filled=fill.bonds),
-        )
+        status = "failed" if e.outcome == "failed" else "filled" if fill.bonds else "unfilled"
+        state.set("bids", fill.bid, msgspec.structs.replace(b, status=status, filled=fill.bonds))
         if fill.bonds:
             key = (e.offer, b.bidder)
             state.set("holdings", key, state.tables["holdings"].get(key, 0) + fill.bonds)

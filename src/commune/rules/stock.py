@@ -37,7 +37,7 @@ from commune.rules.effects import (
 )
 from commune.rules.ledger import spend
 from commune.rules.membership import require_signer
-from commune.rules.model import Asset, CommuneState, due_by_deadline
+from commune.rules.model import Asset, CommuneState, PlacedBid, due_by_deadline
 from commune.rules.refusal import RuleReason, RuleRefused
 from commune.rules.rent import period_of
 from commune.rules.reserve_rate import OfferCannotFund, OfferError, reserve_rate
@@ -49,19 +49,12 @@ def annual_reserve(state: CommuneState, asset: Asset) -> Fraction:
     return state.charter.per_year(Fraction(asset.reserve_num, asset.reserve_den))
 
 
-def _terms(
-    state: CommuneState,
-    entry: Signed,
-    price: int,
-    bonds: int,
-    rent: int,
-    costs: int,
-    lease: int,
-    term: int,
-    deadline: int,
-) -> Fraction:
-    """Check an offer's terms against rules 7-8 and the charter; its reserve rate per period."""
-    if term > lease:
+def _terms(state: CommuneState, entry: Signed, price: int, terms: Offer | RetryOffer) -> Fraction:
+    """Check an offer's terms (those an offer made again may change, and the price) against
+    rules 7-8 and the charter; its reserve rate per period."""
+    bonds, rent, costs, term = terms.bonds, terms.rent, terms.costs, terms.term_periods
+    deadline = terms.deadline_ms
+    if term > terms.lease_periods:
         raise RuleRefused(RuleReason.BAD_OFFER, "the bond term cannot be longer than the lease")
     if price % bonds:
         raise RuleRefused(RuleReason.BAD_OFFER, f"the price must divide into {bonds} bonds of a whole face value")
@@ -87,17 +80,7 @@ def offer(state: CommuneState, entry: Signed, body: Offer) -> list[Effect]:
     assert ent is not None
     if body.vendor and (body.vendor == entry.author or body.vendor in ent.signers):
         raise RuleRefused(RuleReason.VENDOR_IS_REQUESTER)
-    r_max = _terms(
-        state,
-        entry,
-        body.price,
-        body.bonds,
-        body.rent,
-        body.costs,
-        body.lease_periods,
-        body.term_periods,
-        body.deadline_ms,
-    )
+    r_max = _terms(state, entry, body.price, body)
     return [
         OpenOffer(
             entry.id,
@@ -129,18 +112,21 @@ def _requested_asset(state: CommuneState, offer_id: bytes, entry: Signed) -> Ass
     return asset
 
 
+def _cancel(bid_id: bytes, bid: PlacedBid, face_value: int, memo: str) -> list[Effect]:
+    """Cancel an open bid and give the bidder its escrow back."""
+    escrow = bid.quantity * face_value
+    bidder = accounts.participant_account(bid.bidder)
+    return [CancelBid(bid_id), Post((Posting(accounts.ESCROW, escrow), Posting(bidder, -escrow)), memo)]
+
+
 def _release_open_bids(state: CommuneState, offer_id: bytes, memo: str) -> list[Effect]:
     """Cancel the open bids of `offer_id` and give each bidder their escrow back."""
-    asset = state.tables["assets"][offer_id]
+    face_value = state.tables["assets"][offer_id].face_value
     rows = state.tables["bids"]
     effects: list[Effect] = []
     for bid_id in state.grouped("bids", offer_id):
-        b = rows[bid_id]
-        if b.status != "open":
-            continue
-        escrow = b.quantity * asset.face_value
-        bidder = accounts.participant_account(b.bidder)
-        effects += [CancelBid(bid_id), Post((Posting(accounts.ESCROW, escrow), Posting(bidder, -escrow)), memo)]
+        if rows[bid_id].status == "open":
+            effects += _cancel(bid_id, rows[bid_id], face_value, memo)
     return effects
 
 
@@ -159,17 +145,7 @@ def retry_offer(state: CommuneState, entry: Signed, body: RetryOffer) -> list[Ef
     asset = _requested_asset(state, body.offer, entry)
     if asset.state != lifecycle.State.FAILED:
         raise RuleRefused(RuleReason.AUCTION_NOT_FAILED, f"it is {asset.state}")
-    r_max = _terms(
-        state,
-        entry,
-        asset.price,
-        body.bonds,
-        body.rent,
-        body.costs,
-        body.lease_periods,
-        body.term_periods,
-        body.deadline_ms,
-    )
+    r_max = _terms(state, entry, asset.price, body)
     return [
         OfferRetried(
             body.offer,
@@ -224,9 +200,7 @@ def withdraw_bid(state: CommuneState, entry: Entry, body: WithdrawBid) -> list[E
     if placed.bidder != entry.author:
         raise RuleRefused(RuleReason.NOT_YOUR_BID)
     asset = _open_asset(state, placed.offer, entry)
-    escrow = placed.quantity * asset.face_value
-    bidder = accounts.participant_account(entry.author)
-    return [CancelBid(body.bid), Post((Posting(accounts.ESCROW, escrow), Posting(bidder, -escrow)), "bid withdrawn")]
+    return _cancel(body.bid, placed, asset.face_value, "bid withdrawn")
 
 
 def due(state: CommuneState, time_ms: int) -> list[bytes]:
